@@ -1,0 +1,211 @@
+"""Everything the runner writes to MLflow; the only module that imports mlflow.
+
+It uses MlflowClient with explicit run ids rather than MLflow's fluent API: no global "active run"
+to leak between the jobs a Hydra launcher runs in one process, and no "already active" clash
+with a sweep's parent run. All of a run's params and metrics go in batched calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import urlparse
+
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
+
+LOCAL_UI = "http://127.0.0.1:5000"
+JOB_NUM_TAG = "hydra.job.num"
+SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "updates"]
+
+
+@functools.cache
+def client(tracking_uri: str) -> MlflowClient:
+    """One client per store and process, so a sweep's jobs share its connection pool."""
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def experiment_id(tracking_uri: str, name: str) -> str:
+    """The id of experiment `name`, created if it does not exist yet.
+
+    In a local sqlite store its artifacts go to `mlartifacts/` beside the database file
+    (under outputs/ by default) rather than MLflow's default ./mlruns.
+    """
+    mlflow = client(tracking_uri)
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return mlflow.create_experiment(name, artifact_location=_artifact_location(tracking_uri))
+    except MlflowException:
+        found = mlflow.get_experiment_by_name(name)  # created meanwhile by a parallel job
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+def _artifact_location(tracking_uri: str) -> str | None:
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
+        return None  # a server or another database decides where artifacts go
+    return (Path(tracking_uri[len(prefix) :]).resolve().parent / "mlartifacts").as_uri()
+
+
+def start_run(
+    tracking_uri: str, experiment: str, run_name: str, tags: Mapping[str, str] | None = None
+) -> str:
+    run = client(tracking_uri).create_run(experiment, run_name=run_name, tags=dict(tags or {}))
+    return run.info.run_id
+
+
+@contextmanager
+def ending(tracking_uri: str, run_id: str, status: str = "FINISHED") -> Iterator[None]:
+    """End the run with `status` when the block completes, KILLED on Ctrl-C, FAILED on error."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        end_run(tracking_uri, run_id, "KILLED")
+        raise
+    except BaseException:
+        end_run(tracking_uri, run_id, "FAILED")
+        raise
+    end_run(tracking_uri, run_id, status)
+
+
+def end_run(tracking_uri: str, run_id: str, status: str) -> None:
+    client(tracking_uri).set_terminated(run_id, status)
+
+
+def record_training(
+    tracking_uri: str,
+    experiment_name: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    params: Mapping[str, Any],
+    result: Any,
+    artifacts: Iterable[Path],
+) -> tuple[str, str]:
+    """Log one training result (a perceptron.TrainResult) as a complete run; returns the
+    experiment id and the run id.
+
+    `params` is a nested mapping; it is flattened with dotted keys and each value is written as
+    JSON, so 1 and 1.0 from a typed config both read "1.0". A value longer than MLflow allows for
+    a param goes, whole, to the artifact params_too_long.json instead of being cut.
+    """
+    experiment = experiment_id(tracking_uri, experiment_name)
+    run_id = start_run(tracking_uri, experiment, run_name, tags)
+    mlflow = client(tracking_uri)
+    with ending(tracking_uri, run_id):
+        flat = dict(_flatten(params))
+        too_long = {k: v for k, v in flat.items() if len(_param_text(v)) > MAX_PARAM_VAL_LENGTH}
+        now = int(time.time() * 1000)
+        mlflow.log_batch(
+            run_id,
+            params=[Param(k, _param_text(v)) for k, v in flat.items() if k not in too_long],
+            metrics=[Metric(k, v, now, step) for k, v, step in _metrics(result)],
+        )
+        if too_long:
+            mlflow.log_dict(run_id, too_long, "params_too_long.json")
+        for path in artifacts:
+            if path.is_dir():
+                mlflow.log_artifacts(run_id, str(path), path.name.lstrip("."))
+            else:
+                mlflow.log_artifact(run_id, str(path))
+        mlflow.log_table(run_id, result.trace, "trace.json")
+    return experiment, run_id
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str]]:
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _param_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _metrics(result: Any) -> Iterable[tuple[str, float, int]]:
+    for epoch, errors in enumerate(result.errors, start=1):
+        yield "errors", float(errors), epoch
+        for i, w in enumerate(result.epoch_weights[epoch - 1], start=1):
+            yield f"w{i}", float(w), epoch
+        yield "b", float(result.epoch_bias[epoch - 1]), epoch
+    yield "epochs", float(result.epochs), 0
+    yield "converged", float(result.converged), 0
+    yield "updates", float(result.updates), 0
+
+
+def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.DataFrame:
+    """One row per child run of a sweep, in job order: what was run and how it ended."""
+    rows = []
+    for run in _children(tracking_uri, experiment, parent_run_id):
+        p, m = run.data.params, run.data.metrics
+        rows.append(
+            {
+                "job": int(run.data.tags.get(JOB_NUM_TAG, -1)),
+                "run_name": run.info.run_name,
+                "gate": p.get("gate"),
+                "lr": float(p["lr"]) if "lr" in p else None,
+                "seed": int(p["seed"]) if "seed" in p else None,
+                "epochs": _int_or_none(m.get("epochs")),
+                "converged": _int_or_none(m.get("converged")),
+                "updates": _int_or_none(m.get("updates")),
+                "status": run.info.status,
+                "run_id": run.info.run_id,
+            }
+        )
+    columns = ["job", "run_name", *SUMMARY_COLUMNS, "status", "run_id"]
+    frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
+    return frame.astype({c: "Int64" for c in ("epochs", "converged", "updates")})
+
+
+def _children(tracking_uri: str, experiment: str, parent_run_id: str) -> Iterable[Any]:
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_run_id}'"
+    token = None
+    while True:
+        page = client(tracking_uri).search_runs([experiment], query, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def log_summary(tracking_uri: str, run_id: str, summary: pd.DataFrame, folder: Path) -> None:
+    """Attach a sweep's summary table to its parent run, as CSV and as an MLflow table."""
+    path = folder / "summary.csv"
+    summary.to_csv(path, index=False)
+    mlflow = client(tracking_uri)
+    mlflow.log_artifact(run_id, str(path))
+    mlflow.log_table(run_id, summary, "summary.json")
+
+
+def where_to_look(
+    tracking_uri: str, experiment: str, run_id: str, what: str = "this run"
+) -> list[str]:
+    """Console lines pointing at a run in the MLflow UI.
+
+    MLflow 3's UI opens on its GenAI view; the classic runs table needs workflowType.
+    """
+    remote = urlparse(tracking_uri).scheme in ("http", "https")
+    base = tracking_uri.rstrip("/") if remote else LOCAL_UI
+    lines = [] if remote else [f"MLflow UI: mlflow ui --backend-store-uri {tracking_uri}"]
+    lines += [
+        f"  {what + ':':<11}{base}/#/experiments/{experiment}/runs/{run_id}",
+        f"  {'all runs:':<11}{base}/#/experiments/{experiment}/runs?workflowType=machine_learning",
+    ]
+    return lines
