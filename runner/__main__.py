@@ -15,7 +15,7 @@ from runner import console, perceptron
 from runner.config import ConfigError, validate
 from runner.sweep import parent_run
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
 # conf/ is at the top of the repo (an editable install); a wheel ships it as runner/conf.
 _HERE = Path(__file__).resolve().parent
@@ -83,6 +83,7 @@ def _params(cfg: DictConfig, weights: Any, bias: float) -> dict[str, Any]:
     del params["mlflow"]
     gate = params.pop("gate")
     params["init"].update(weights=weights.tolist(), bias=bias)
+    gate["inputs"] = [[float(v) for v in row] for row in gate["inputs"]]  # as typed as targets
     return {"gate": gate.pop("name"), **{f"gate.{k}": v for k, v in gate.items()}, **params}
 
 

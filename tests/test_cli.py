@@ -1,0 +1,245 @@
+"""The real command line, end to end: `python -m runner` in a fresh folder, read back from MLflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from conftest import GATES, run_cli
+from runner import perceptron
+
+pytestmark = pytest.mark.slow
+
+
+def store(folder: Path, name: str = "outputs/mlflow.db") -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{folder / name}")
+
+
+def all_runs(client: MlflowClient):
+    experiment = client.get_experiment_by_name("perceptron")
+    return client.search_runs([experiment.experiment_id]) if experiment else []
+
+
+def read_table(client: MlflowClient, run, name: str, folder: Path) -> pd.DataFrame:
+    """A table logged with log_table, as the UI finds it: tagged, and stored as split JSON."""
+    assert {"path": name, "type": "table"} in json.loads(run.data.tags["mlflow.loggedArtifacts"])
+    path = client.download_artifacts(run.info.run_id, name, str(folder / "downloads"))
+    return pd.read_json(path, orient="split")
+
+
+@pytest.fixture(scope="module")
+def or_run(tmp_path_factory):
+    """The tutorial's worked case, run once from a folder that is not the repo."""
+    folder = tmp_path_factory.mktemp("single")
+    proc = run_cli("gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    client = store(folder)
+    (run,) = all_runs(client)
+    return folder, proc, client, run
+
+
+def test_single_run_console_shows_the_tutorial(or_run):
+    folder, proc, _, run = or_run
+    out = proc.stdout
+    assert "Input vectors X:  (-1, -1), (-1, 1), (1, -1), (1, 1)" in out
+    assert "Target vector T:  (-1, 1, 1, 1)" in out
+    assert "Initial weights:  W = (0, 0), b = 0" in out
+    assert out.index("Epoch 1") < out.index("Epoch 2")
+    header = " epoch  X1  X2  T  yin  Y  W1  W2  b  delW1  delW2  delb"
+    assert out.count(header) == 2
+    assert "     1  -1   1  1   -1 -1   0   2  0     -1      1     1" in out
+    assert "Converged after 2 epochs with 3 updates: final W = (1, 1), b = 1" in out
+    assert "mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db" in out
+    experiment = run.info.experiment_id
+    assert f"/#/experiments/{experiment}/runs/{run.info.run_id}" in out
+    assert f"/#/experiments/{experiment}/runs?workflowType=machine_learning" in out
+    (log_file,) = (folder / "outputs" / "runs").glob("*/*/runner.log")
+    assert "Converged after 2 epochs with 3 updates" in log_file.read_text()
+    assert header in log_file.read_text()
+
+
+def test_single_run_logs_params_with_the_values_used(or_run):
+    _, _, _, run = or_run
+    params = run.data.params
+    assert params["gate"] == "or"
+    assert params["lr"] == "1.0"
+    assert params["seed"] == "0"
+    assert params["max_epochs"] == "100"
+    assert params["init.weights"] == "[0.0, 0.0]"
+    assert params["init.bias"] == "0.0"
+    assert params["init.low"] == "-0.5" and params["init.high"] == "0.5"
+    assert params["gate.inputs"] == "[[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]"
+
+    assert json.loads(params["gate.targets"]) == [-1, 1, 1, 1]
+    assert not any(key.startswith("mlflow") for key in params)
+
+
+def test_single_run_logs_metrics_per_epoch_and_a_summary(or_run):
+    _, _, client, run = or_run
+    run_id = run.info.run_id
+
+    def history(key):
+        return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+
+    assert history("errors") == [(1, 3), (2, 0)]
+    assert history("w1") == [(1, 1), (2, 1)]
+    assert history("w2") == [(1, 1), (2, 1)]
+    assert history("b") == [(1, 1), (2, 1)]
+    metrics = run.data.metrics
+    assert (metrics["epochs"], metrics["converged"], metrics["updates"]) == (2, 1, 3)
+
+
+def test_single_run_artifacts_status_and_name(or_run):
+    folder, _, client, run = or_run
+    run_id = run.info.run_id
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "or lr=1 seed=0"
+    expected = perceptron.train(
+        [[-1, -1], [-1, 1], [1, -1], [1, 1]], [-1, 1, 1, 1], [0, 0], 0, 1, 100
+    ).trace
+    downloads = folder / "downloads"
+    downloads.mkdir(exist_ok=True)
+    csv = client.download_artifacts(run_id, "trace.csv", str(downloads))
+    pd.testing.assert_frame_equal(pd.read_csv(csv), expected)
+    pd.testing.assert_frame_equal(read_table(client, run, "trace.json", folder), expected)
+    names = {a.path for a in client.list_artifacts(run_id, "hydra")}
+    assert names == {"hydra/config.yaml", "hydra/overrides.yaml", "hydra/hydra.yaml"}
+    overrides = Path(client.download_artifacts(run_id, "hydra/overrides.yaml", str(downloads)))
+    assert "init.weights=[0,0]" in overrides.read_text()
+    # artifacts stay under outputs/, beside the store
+    assert (folder / "outputs" / "mlartifacts" / run_id / "artifacts" / "trace.csv").is_file()
+    assert {p.name for p in folder.iterdir()} - {"downloads"} == {"outputs"}
+
+
+def test_xor_ends_cleanly_not_converged(tmp_path):
+    proc = run_cli("gate=xor", "max_epochs=20", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Not converged after 20 epochs (max_epochs reached)" in proc.stdout
+    (run,) = all_runs(store(tmp_path))
+    assert run.info.status == "FINISHED"
+    assert (run.data.metrics["converged"], run.data.metrics["epochs"]) == (0, 20)
+
+
+def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path):
+    """Also: MLFLOW_TRACKING_URI wins over the default store, and random initial weights."""
+    team_store = f"sqlite:///{tmp_path / 'team.db'}"
+    proc = run_cli(
+        "-m", "gate=or,xor", "lr=0.5,1", "max_epochs=10",
+        cwd=tmp_path, env={"MLFLOW_TRACKING_URI": team_store},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()
+    client = MlflowClient(tracking_uri=team_store)
+    runs = all_runs(client)
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    children = [r for r in runs if r is not parent]
+    assert parent.info.run_name == "sweep gate=or,xor lr=0.5,1 max_epochs=10"
+    assert parent.info.status == "FINISHED"
+    assert len(children) == 4
+    assert {r.data.tags[MLFLOW_PARENT_RUN_ID] for r in children} == {parent.info.run_id}
+    assert {r.info.status for r in children} == {"FINISHED"}
+    assert sorted(r.info.run_name for r in children) == [
+        "or lr=0.5 seed=0", "or lr=1 seed=0", "xor lr=0.5 seed=0", "xor lr=1 seed=0",
+    ]
+    # comparable side by side: the same params and metrics everywhere, same spelling of values
+    assert len({frozenset(r.data.params) for r in children}) == 1
+    assert len({frozenset(r.data.metrics) for r in children}) == 1
+    assert sorted(r.data.params["lr"] for r in children) == ["0.5", "0.5", "1.0", "1.0"]
+    weights, bias = perceptron.initial_parameters(2, seed=0, low=-0.5, high=0.5)
+    for child in children:
+        assert json.loads(child.data.params["init.weights"]) == weights.tolist()
+        assert float(child.data.params["init.bias"]) == bias
+
+    (tmp_path / "downloads").mkdir()
+    summary_csv = client.download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path / "downloads"))
+    summary = pd.read_csv(summary_csv)
+    assert summary["job"].tolist() == [0, 1, 2, 3]
+    assert summary[["gate", "lr", "seed", "epochs", "converged", "updates"]].to_dict("list") == {
+        "gate": ["or", "or", "xor", "xor"],
+        "lr": [0.5, 1.0, 0.5, 1.0],
+        "seed": [0, 0, 0, 0],
+        "epochs": [int(r.data.metrics["epochs"]) for r in sorted(children, key=_job)],
+        "converged": [1, 1, 0, 0],
+        "updates": [int(r.data.metrics["updates"]) for r in sorted(children, key=_job)],
+    }
+    table = read_table(client, parent, "summary.json", tmp_path)
+    pd.testing.assert_frame_equal(table.drop(columns="status"), summary.drop(columns="status"))
+
+    # the console has one line per job and the summary; each job's log file has its trace
+    assert "Epoch 1" not in proc.stdout
+    assert "[xor lr=1 seed=0] Not converged after 10 epochs" in proc.stdout
+    assert "Sweep of 4 runs" in proc.stdout and "(2 converged)" in proc.stdout
+    assert f"/runs/{parent.info.run_id}" in proc.stdout
+    logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))
+    assert len(logs) == 4 and all("Epoch 1" in p.read_text() for p in logs)
+
+
+def _job(run) -> int:
+    return int(run.data.tags["hydra.job.num"])
+
+
+def test_override_beats_the_environment_and_long_values_become_an_artifact(tmp_path):
+    rows = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]] * 300
+    targets = [-1.0, 1.0, 1.0, 1.0] * 300
+    overrides = [
+        f"gate.inputs={json.dumps(rows).replace(' ', '')}",
+        f"gate.targets={json.dumps(targets).replace(' ', '')}",
+        "max_epochs=1",
+        f"mlflow.tracking_uri=sqlite:///{tmp_path / 'chosen.db'}",
+    ]
+    proc = run_cli(*overrides, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'env.db'}"})
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "env.db").exists()
+    (run,) = all_runs(store(tmp_path, "chosen.db"))
+    assert "gate.inputs" not in run.data.params and "gate.targets" not in run.data.params
+    path = store(tmp_path, "chosen.db").download_artifacts(
+        run.info.run_id, "params_too_long.json", str(tmp_path)
+    )
+    assert json.loads(Path(path).read_text()) == {"gate.inputs": rows, "gate.targets": targets}
+
+
+BAD_INPUTS = {
+    "lr=abc": ["lr", "abc"],
+    "lr=0": ["lr", "0", "> 0"],
+    "lr=-1": ["lr", "-1", "> 0"],
+    "max_epochs=0": ["max_epochs", "0", ">= 1"],
+    "seed=1.5": ["seed", "1.5", "Integer"],
+    "init.weights=[1]": ["init.weights", "[1.0]", "2 finite numbers"],
+    "init.weights=[nan,1]": ["init.weights", "nan", "2 finite numbers"],
+    "gate=foo": ["gate", "foo", *GATES],
+    "lrr=1": ["lrr"],
+}
+
+
+@pytest.mark.parametrize("override", BAD_INPUTS)
+def test_bad_input_is_one_clear_error_and_nothing_is_logged(tmp_path, override):
+    proc = run_cli(override, cwd=tmp_path)
+    assert proc.returncode != 0
+    said = proc.stdout + proc.stderr
+    assert "Traceback" not in said
+    for piece in BAD_INPUTS[override]:
+        assert piece in said, said
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()
+
+
+def test_our_own_errors_are_one_line(tmp_path):
+    proc = run_cli("init.weights=[1]", cwd=tmp_path)
+    assert proc.stderr.strip().splitlines() == [
+        "Invalid config: init.weights=[1.0] is not allowed: null (random) or a list of 2 finite "
+        "numbers, one per input of gate 'or'"
+    ]
+
+
+def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path):
+    proc = run_cli("-m", "lr=0,1", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "Invalid config: lr=0.0 is not allowed" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    runs = all_runs(store(tmp_path))
+    statuses = sorted((r.info.run_name, r.info.status) for r in runs)
+    assert statuses == [("or lr=1 seed=0", "FINISHED"), ("sweep lr=0,1", "FAILED")]
