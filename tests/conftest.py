@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,28 @@ def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None):
 def compose_config(*overrides: str):
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         return compose("config", overrides=list(overrides))
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory) -> Path:
+    """An sqlite file with MLflow's schema already in place (creating one takes seconds)."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def new_store(empty_store):
+    """Copy the empty store to `path`, as if an earlier run had created it; returns its URI."""
+
+    def make(path: Path) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(empty_store, path)
+        return f"sqlite:///{path}"
+
+    return make
 
 
 @pytest.fixture

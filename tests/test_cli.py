@@ -116,7 +116,8 @@ def test_single_run_artifacts_status_and_name(or_run):
     assert {p.name for p in folder.iterdir()} - {"downloads"} == {"outputs"}
 
 
-def test_xor_ends_cleanly_not_converged(tmp_path):
+def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli("gate=xor", "max_epochs=20", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Not converged after 20 epochs (max_epochs reached)" in proc.stdout
@@ -125,9 +126,9 @@ def test_xor_ends_cleanly_not_converged(tmp_path):
     assert (run.data.metrics["converged"], run.data.metrics["epochs"]) == (0, 20)
 
 
-def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path):
+def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
     """Also: MLFLOW_TRACKING_URI wins over the default store, and random initial weights."""
-    team_store = f"sqlite:///{tmp_path / 'team.db'}"
+    team_store = new_store(tmp_path / "team.db")
     proc = run_cli(
         "-m", "gate=or,xor", "lr=0.5,1", "max_epochs=10",
         cwd=tmp_path, env={"MLFLOW_TRACKING_URI": team_store},
@@ -183,9 +184,10 @@ def _job(run) -> int:
     return int(run.data.tags["hydra.job.num"])
 
 
-def test_override_beats_the_environment_and_long_values_become_an_artifact(tmp_path):
-    rows = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]] * 300
-    targets = [-1.0, 1.0, 1.0, 1.0] * 300
+def test_override_beats_the_environment_and_long_values_become_an_artifact(tmp_path, new_store):
+    rows = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]] * 120  # 6,240 characters as JSON
+    targets = [-1.0, 1.0, 1.0, 1.0] * 120
+    new_store(tmp_path / "chosen.db")
     overrides = [
         f"gate.inputs={json.dumps(rows).replace(' ', '')}",
         f"gate.targets={json.dumps(targets).replace(' ', '')}",
@@ -196,11 +198,12 @@ def test_override_beats_the_environment_and_long_values_become_an_artifact(tmp_p
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "env.db").exists()
     (run,) = all_runs(store(tmp_path, "chosen.db"))
-    assert "gate.inputs" not in run.data.params and "gate.targets" not in run.data.params
+    assert "gate.inputs" not in run.data.params
+    assert json.loads(run.data.params["gate.targets"]) == targets
     path = store(tmp_path, "chosen.db").download_artifacts(
         run.info.run_id, "params_too_long.json", str(tmp_path)
     )
-    assert json.loads(Path(path).read_text()) == {"gate.inputs": rows, "gate.targets": targets}
+    assert json.loads(Path(path).read_text()) == {"gate.inputs": rows}
 
 
 BAD_INPUTS = {
@@ -235,7 +238,8 @@ def test_our_own_errors_are_one_line(tmp_path):
     ]
 
 
-def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path):
+def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli("-m", "lr=0,1", cwd=tmp_path)
     assert proc.returncode != 0
     assert "Invalid config: lr=0.0 is not allowed" in proc.stderr
