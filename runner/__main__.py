@@ -12,7 +12,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from runner import console, perceptron
-from runner.config import ConfigError, validate
+from runner.config import validate
+from runner.errors import UsageError
 from runner.sweep import parent_run
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -27,11 +28,15 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        validate(cfg)
-    except ConfigError as err:
+        return _run(cfg, hydra_cfg, in_sweep)
+    except UsageError as err:
         if in_sweep:
             raise  # this job fails, the sweep goes on, and Hydra reports it at the end
         raise SystemExit(str(err)) from None  # one line on stderr, exit status 1
+
+
+def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
+    validate(cfg)
     gate, init = cfg.gate, cfg.init
     weights, bias = perceptron.initial_parameters(
         len(gate.inputs[0]), cfg.seed, init.low, init.high, init.weights, init.bias
@@ -48,7 +53,7 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     )
     log.info(f"[{run_name}] {summary}" if in_sweep else summary)
 
-    from runner import tracking  # not imported before the config is known to be good
+    from runner import tracking  # imported once the config is known to be good
 
     out_dir = Path(hydra_cfg.runtime.output_dir)
     trace_csv = out_dir / "trace.csv"

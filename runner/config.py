@@ -3,8 +3,8 @@
 The schema (registered with Hydra's ConfigStore as `runner_schema`, first in conf/config.yaml's
 defaults) makes OmegaConf refuse wrong types while Hydra composes: `lr=abc` or `seed=1.5` stop
 there with Hydra's own message, which names the key and the value. `validate` then checks values
-(ranges, finiteness, shapes against the gate) and raises `ConfigError`, which Hydra prints as one
-line and exits non-zero, before anything is trained or logged. Defaults live in conf/*.yaml.
+(ranges, finiteness, shapes against the gate) and raises `ConfigError`, reported as one line with
+a non-zero exit, before anything is trained or logged. Defaults live in conf/*.yaml.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from hydra.errors import CompactHydraException
 from omegaconf import MISSING
 
+from runner.errors import UsageError
 
-class ConfigError(CompactHydraException):
-    """A config value outside what the runner accepts; Hydra prints just the message."""
+
+class ConfigError(UsageError):
+    """A config value outside what the runner accepts."""
 
     def __init__(self, key: str, value: Any, allowed: str) -> None:
         super().__init__(f"Invalid config: {key}={value!r} is not allowed: {allowed}")

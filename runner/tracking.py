@@ -22,9 +22,15 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
+from runner.errors import UsageError
+
 LOCAL_UI = "http://127.0.0.1:5000"
 JOB_NUM_TAG = "hydra.job.num"
 SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "updates"]
+
+
+class TrackingError(UsageError):
+    """The store cannot take this run as configured; the message says why and what to do."""
 
 
 @functools.cache
@@ -33,14 +39,20 @@ def client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri)
 
 
+@functools.cache
 def experiment_id(tracking_uri: str, name: str) -> str:
-    """The id of experiment `name`, created if it does not exist yet.
+    """The id of experiment `name`, created if it does not exist yet (looked up once a process).
 
     In a local sqlite store its artifacts go to `mlartifacts/` beside the database file
     (under outputs/ by default) rather than MLflow's default ./mlruns.
     """
     mlflow = client(tracking_uri)
     found = mlflow.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        raise TrackingError(
+            f"MLflow experiment {name!r} was deleted in {tracking_uri}: restore it in the MLflow "
+            f"UI, or log to another one with mlflow.experiment_name=..."
+        )
     if found is not None:
         return found.experiment_id
     try:

@@ -247,3 +247,16 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     runs = all_runs(store(tmp_path))
     statuses = sorted((r.info.run_name, r.info.status) for r in runs)
     assert statuses == [("or lr=1 seed=0", "FINISHED"), ("sweep lr=0,1", "FAILED")]
+
+
+def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store):
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    client.delete_experiment(client.create_experiment("perceptron"))
+    proc = run_cli("gate=and", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [
+        "MLflow experiment 'perceptron' was deleted in sqlite:///outputs/mlflow.db: restore it in the MLflow UI, "
+        "or log to another one with mlflow.experiment_name=..."
+    ]
+    assert client.search_runs([client.get_experiment_by_name("perceptron").experiment_id]) == []
