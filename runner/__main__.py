@@ -18,9 +18,9 @@ from runner.sweep import parent_run
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
-# conf/ is at the top of the repo (an editable install); a wheel ships it as runner/conf.
+# A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
 _HERE = Path(__file__).resolve().parent
-CONF_DIR = next(p for p in (_HERE.parent / "conf", _HERE / "conf") if p.is_dir())
+CONF_DIR = next(p for p in (_HERE / "conf", _HERE.parent / "conf") if p.is_dir())
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

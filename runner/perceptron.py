@@ -137,6 +137,10 @@ def train(
 
 def _trace_frame(rows: np.ndarray, n_inputs: int) -> pd.DataFrame:
     """The trace as a DataFrame; columns whose values are all whole numbers become integers."""
-    frame = pd.DataFrame(rows, columns=trace_columns(n_inputs))
-    whole = [c for c in frame.columns if np.array_equal(frame[c], np.round(frame[c]))]
-    return frame.astype({c: "int64" for c in whole})
+    whole = (rows == np.round(rows)).all(axis=0)
+    return pd.DataFrame(
+        {
+            name: column.astype(np.int64) if is_whole else column
+            for name, column, is_whole in zip(trace_columns(n_inputs), rows.T, whole)
+        }
+    )
