@@ -211,13 +211,13 @@ def where_to_look(
 ) -> list[str]:
     """Console lines pointing at a run in the MLflow UI.
 
-    MLflow 3's UI opens on its GenAI view; the classic runs table needs workflowType.
+    MLflow 3's UI opens on its GenAI view; workflowType=machine_learning asks for the classic
+    "Model training" view, with the runs table and the run pages that go with it.
     """
     remote = urlparse(tracking_uri).scheme in ("http", "https")
     base = tracking_uri.rstrip("/") if remote else LOCAL_UI
+    runs = f"{base}/#/experiments/{experiment}/runs"
+    view = "?workflowType=machine_learning"
     lines = [] if remote else [f"MLflow UI: mlflow ui --backend-store-uri {tracking_uri}"]
-    lines += [
-        f"  {what + ':':<11}{base}/#/experiments/{experiment}/runs/{run_id}",
-        f"  {'all runs:':<11}{base}/#/experiments/{experiment}/runs?workflowType=machine_learning",
-    ]
+    lines += [f"  {what + ':':<11}{runs}/{run_id}{view}", f"  {'all runs:':<11}{runs}{view}"]
     return lines

@@ -56,7 +56,7 @@ def test_single_run_console_shows_the_tutorial(or_run):
     assert "Converged after 2 epochs with 3 updates: final W = (1, 1), b = 1" in out
     assert "mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db" in out
     experiment = run.info.experiment_id
-    assert f"/#/experiments/{experiment}/runs/{run.info.run_id}" in out
+    assert f"/#/experiments/{experiment}/runs/{run.info.run_id}?workflowType=machine_learning" in out
     assert f"/#/experiments/{experiment}/runs?workflowType=machine_learning" in out
     (log_file,) = (folder / "outputs" / "runs").glob("*/*/runner.log")
     assert "Converged after 2 epochs with 3 updates" in log_file.read_text()
