@@ -9,9 +9,10 @@ from typing import Any
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from runner import console, perceptron
+from runner import console, perceptron, separability
 from runner.config import validate
 from runner.errors import UsageError
 from runner.sweep import parent_run
@@ -36,22 +37,36 @@ def main(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
-    validate(cfg)
-    gate, init = cfg.gate, cfg.init
+    inputs, targets = validate(cfg)
+    init, rule, activation = cfg.init, cfg.rule, cfg.activation
     weights, bias = perceptron.initial_parameters(
-        len(gate.inputs[0]), cfg.seed, init.low, init.high, init.weights, init.bias
+        inputs.shape[1], cfg.seed, init.low, init.high, init.weights, init.bias
     )
-    result = perceptron.train(gate.inputs, gate.targets, weights, bias, cfg.lr, cfg.max_epochs)
+    result = perceptron.train(
+        inputs,
+        targets,
+        weights,
+        bias,
+        cfg.lr,
+        cfg.max_epochs,
+        rule=rule.name,
+        activation=activation.name,
+        theta=activation.theta or 0.0,
+        binary_targets=cfg.gate.targets_encoding == "binary",
+        tolerance=rule.tolerance or 0.0,
+        order=cfg.order,
+        seed=cfg.seed,
+    )
+    table = separability.analyse(inputs, targets)
 
     # A sweep's console shows one line per job; the job's log file always gets everything.
     detail = logging.DEBUG if in_sweep else logging.INFO
-    log.log(detail, console.setup(gate.inputs, gate.targets, weights, bias))
+    log.log(detail, console.setup(inputs, targets, weights, bias))
     log.log(detail, "\n" + console.epoch_tables(result.trace) + "\n")
-    run_name = f"{gate.name} lr={console.number(cfg.lr)} seed={cfg.seed}"
-    summary = console.outcome(
-        result.converged, result.epochs, result.updates, result.weights, result.bias
-    )
+    run_name = _run_name(cfg)
+    summary = console.outcome(result)
     log.info(f"[{run_name}] {summary}" if in_sweep else summary)
+    log.log(detail, console.separability(table))
 
     from runner import tracking  # imported once the config is known to be good
 
@@ -69,8 +84,9 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
         parent = parent_run(hydra_cfg.sweep.dir, uri, experiment_name)
         if parent is not None:
             tags[tracking.MLFLOW_PARENT_RUN_ID] = parent
+    params = _params(cfg, inputs, targets, weights, bias)
     experiment, run_id = tracking.record_training(
-        uri, experiment_name, run_name, tags, _params(cfg, weights, bias), result, artifacts
+        uri, experiment_name, run_name, tags, params, result, table, artifacts
     )
     if not in_sweep:
         for line in tracking.where_to_look(uri, experiment, run_id):
@@ -78,18 +94,39 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
     return {"epochs": result.epochs, "converged": result.converged, "updates": result.updates}
 
 
-def _params(cfg: DictConfig, weights: Any, bias: float) -> dict[str, Any]:
-    """The resolved config as MLflow params, with the initial weights and bias actually used.
+def _run_name(cfg: DictConfig) -> str:
+    """What the run is, in a few words: the defaults (2 inputs, perceptron, step) go unsaid."""
+    gate, rule, activation = cfg.gate, cfg.rule, cfg.activation
+    words = [gate.name]
+    if gate.n_inputs not in (None, 3 if gate.name == "majority" else 2):
+        words.append(f"n={gate.n_inputs}")
+    if rule.name != "perceptron":
+        words.append(rule.name)
+    if activation.name == "band":
+        words.append(f"band θ={console.number(activation.theta)}")
+    if cfg.order == "shuffle":
+        words.append("shuffled")
+    return " ".join([*words, f"lr={console.number(cfg.lr)}", f"seed={cfg.seed}"])
 
-    `gate` is the gate's name and its table is under gate.*; the mlflow section says where the
-    run is logged, not what it is, so it is left out.
+
+def _params(
+    cfg: DictConfig, inputs: np.ndarray, targets: np.ndarray, weights: np.ndarray, bias: float
+) -> dict[str, Any]:
+    """The resolved config as MLflow params, with the table and initial values actually used.
+
+    A group's choice is logged under the group's name (`gate`, `rule`, `activation`) and its
+    other keys under `<group>.<key>`. The mlflow section says where the run is logged, not
+    what it is, so it is left out.
     """
     params = OmegaConf.to_container(cfg, resolve=True)
     del params["mlflow"]
-    gate = params.pop("gate")
+    params["gate"].update(inputs=inputs.tolist(), targets=targets.tolist())
     params["init"].update(weights=weights.tolist(), bias=bias)
-    gate["inputs"] = [[float(v) for v in row] for row in gate["inputs"]]  # as typed as targets
-    return {"gate": gate.pop("name"), **{f"gate.{k}": v for k, v in gate.items()}, **params}
+    for group in ("gate", "rule", "activation"):
+        node = params.pop(group)
+        params[group] = node.pop("name")
+        params.update({f"{group}.{key}": value for key, value in node.items()})
+    return params
 
 
 if __name__ == "__main__":

@@ -3,20 +3,24 @@
 The schema (registered with Hydra's ConfigStore as `runner_schema`, first in conf/config.yaml's
 defaults) makes OmegaConf refuse wrong types while Hydra composes: `lr=abc` or `seed=1.5` stop
 there with Hydra's own message, which names the key and the value. `validate` then checks values
-(ranges, finiteness, shapes against the gate) and raises `ConfigError`, reported as one line with
-a non-zero exit, before anything is trained or logged. Defaults live in conf/*.yaml.
+(ranges, finiteness, choices, shapes against the gate) and raises `ConfigError`, reported as one
+line with a non-zero exit, before anything is trained or logged. Defaults live in conf/*.yaml.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, List, Optional
 
+import numpy as np
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, ListConfig, OmegaConf
 
+from runner import gates
 from runner.errors import UsageError
+from runner.perceptron import ACTIVATIONS, ORDERS, RULES
 
 
 class ConfigError(UsageError):
@@ -29,9 +33,25 @@ class ConfigError(UsageError):
 @dataclass
 class GateConfig:
     name: str = MISSING
-    # rows of numbers; checked by validate() (OmegaConf cannot type a nested list of floats)
-    inputs: List[Any] = MISSING
-    targets: List[float] = MISSING
+    n_inputs: Optional[int] = MISSING  # built-in gates; null for a table given as is
+    inputs_encoding: Optional[str] = MISSING
+    targets_encoding: str = MISSING
+    # null: the built-in gate's truth table; else rows of numbers, checked by validate()
+    # (OmegaConf cannot type a nested list of floats)
+    inputs: Optional[List[Any]] = MISSING
+    targets: Optional[List[Any]] = MISSING
+
+
+@dataclass
+class RuleConfig:
+    name: str = MISSING
+    tolerance: Optional[float] = MISSING  # adaline only
+
+
+@dataclass
+class ActivationConfig:
+    name: str = MISSING
+    theta: Optional[float] = MISSING  # band only
 
 
 @dataclass
@@ -51,9 +71,12 @@ class MlflowConfig:
 @dataclass
 class RunnerConfig:
     gate: GateConfig = field(default_factory=GateConfig)
+    rule: RuleConfig = field(default_factory=RuleConfig)
+    activation: ActivationConfig = field(default_factory=ActivationConfig)
     lr: float = MISSING
     seed: int = MISSING
     max_epochs: int = MISSING
+    order: str = MISSING
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
@@ -61,14 +84,20 @@ class RunnerConfig:
 ConfigStore.instance().store(name="runner_schema", node=RunnerConfig)
 
 
-def validate(cfg: Any) -> None:
-    """Raise ConfigError for the first value the runner cannot use."""
+def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Raise ConfigError for the first value the runner cannot use; return the truth table."""
+    for key in sorted(OmegaConf.missing_keys(cfg)):
+        raise ConfigError(key, "???", f"no value: {key} has no default, give it, e.g. {key}=...")
     _check(cfg.lr > 0 and math.isfinite(cfg.lr), "lr", cfg.lr, "a finite number > 0")
     _check(cfg.max_epochs >= 1, "max_epochs", cfg.max_epochs, "a whole number >= 1")
     _check(cfg.seed >= 0, "seed", cfg.seed, "a whole number >= 0")
-    n_inputs = _validate_gate(cfg.gate)
+    _check(cfg.order in ORDERS, "order", cfg.order, _one_of(ORDERS))
+    inputs, targets = _validate_gate(cfg.gate)
+    _validate_rule(cfg.rule)
+    _validate_activation(cfg.activation, cfg.gate.targets_encoding)
 
     init = cfg.init
+    n_inputs = inputs.shape[1]
     if init.weights is not None:
         weights = list(init.weights)
         _check(
@@ -93,34 +122,155 @@ def validate(cfg: Any) -> None:
         cfg.mlflow.experiment_name,
         "a non-empty name",
     )
+    return inputs, targets
 
 
-def _validate_gate(gate: Any) -> int:
-    """Check the truth table and return its number of inputs."""
-    inputs = [list(row) for row in gate.inputs]
+def _validate_gate(gate: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Check the gate's settings and return its truth table."""
+    encodings = tuple(gates.ENCODINGS)
+    _check(
+        gate.targets_encoding in encodings,
+        "gate.targets_encoding",
+        gate.targets_encoding,
+        _one_of(encodings),
+    )
+    if gate.inputs is None and gate.targets is None:
+        return _built_in_table(gate, encodings)
+    for key in ("inputs", "targets"):
+        _check(
+            gate[key] is not None,
+            f"gate.{key}",
+            None,
+            "a list: give gate.inputs and gate.targets together",
+        )
+    rows = [list(row) if _is_list(row) else row for row in gate.inputs]
+    _check(len(rows) > 0, "gate.inputs", rows, "at least one row")
+    _check(
+        all(_is_list(row) and len(row) == len(rows[0]) > 0 for row in rows),
+        "gate.inputs",
+        rows,
+        "rows of numbers, all of the same non-zero length",
+    )
+    _check(
+        all(_is_number(v) for row in rows for v in row),
+        "gate.inputs",
+        rows,
+        "rows of finite numbers",
+    )
+    width = len(rows[0])
+    _check(
+        gate.n_inputs in (None, width),
+        "gate.n_inputs",
+        gate.n_inputs,
+        f"null or {width}, the width of the rows of gate.inputs",
+    )
+    if gate.inputs_encoding is not None:
+        _check(
+            gate.inputs_encoding in encodings
+            and all(v in gates.ENCODINGS[gate.inputs_encoding] for row in rows for v in row),
+            "gate.inputs_encoding",
+            gate.inputs_encoding,
+            "null (inputs taken as given), or the encoding of every value of gate.inputs",
+        )
     targets = list(gate.targets)
-    _check(len(inputs) > 0, "gate.inputs", inputs, "at least one row")
-    n_inputs = len(inputs[0])
+    levels = gates.ENCODINGS[gate.targets_encoding]
     _check(
-        n_inputs > 0 and all(len(row) == n_inputs for row in inputs),
-        "gate.inputs",
-        inputs,
-        "rows of equal, non-zero length",
-    )
-    _check(
-        all(math.isfinite(v) for row in inputs for v in row),
-        "gate.inputs",
-        inputs,
-        "finite numbers",
-    )
-    _check(
-        len(targets) == len(inputs),
+        len(targets) == len(rows),
         "gate.targets",
         targets,
-        f"one target per input row ({len(inputs)})",
+        f"one target per row of gate.inputs ({len(rows)})",
     )
-    _check(all(v in (-1, 1) for v in targets), "gate.targets", targets, "bipolar values, -1 or 1")
-    return n_inputs
+    _check(
+        all(_is_number(v) and v in levels for v in targets),
+        "gate.targets",
+        targets,
+        f"{gate.targets_encoding} values, {levels[0]} or {levels[1]} "
+        f"(gate.targets_encoding={gate.targets_encoding})",
+    )
+    return np.array(rows, dtype=float), np.array(targets, dtype=float)
+
+
+def _built_in_table(gate: Any, encodings: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    functions = tuple(gates.FUNCTIONS)
+    _check(
+        gate.name in functions,
+        "gate.name",
+        gate.name,
+        f"{_one_of(functions)} (a built-in gate), or give the table as gate.inputs and "
+        "gate.targets",
+    )
+    _check(
+        gate.n_inputs is not None and 1 <= gate.n_inputs <= gates.MAX_INPUTS,
+        "gate.n_inputs",
+        gate.n_inputs,
+        f"a whole number from 1 to {gates.MAX_INPUTS}",
+    )
+    _check(
+        gate.inputs_encoding in encodings,
+        "gate.inputs_encoding",
+        gate.inputs_encoding,
+        _one_of(encodings),
+    )
+    return (
+        gates.inputs(gate.n_inputs, gate.inputs_encoding).astype(float),
+        gates.targets(gate.name, gate.n_inputs, gate.targets_encoding).astype(float),
+    )
+
+
+def _validate_rule(rule: Any) -> None:
+    _check(rule.name in RULES, "rule.name", rule.name, _one_of(RULES))
+    if rule.name == "adaline":
+        _check(
+            rule.tolerance is not None and rule.tolerance > 0 and math.isfinite(rule.tolerance),
+            "rule.tolerance",
+            rule.tolerance,
+            "a finite number > 0",
+        )
+    else:
+        _check(
+            rule.tolerance is None,
+            "rule.tolerance",
+            rule.tolerance,
+            f"null: only adaline has a tolerance (rule={rule.name})",
+        )
+
+
+def _validate_activation(activation: Any, targets_encoding: str) -> None:
+    _check(activation.name in ACTIVATIONS, "activation.name", activation.name, _one_of(ACTIVATIONS))
+    if activation.name == "band":
+        theta = activation.theta
+        _check(
+            theta is not None and theta >= 0 and math.isfinite(theta),
+            "activation.theta",
+            theta,
+            "a finite number >= 0",
+        )
+        _check(
+            targets_encoding == "bipolar",
+            "activation.name",
+            "band",
+            "step with binary targets (the band's 0 output would be both 'undecided' and a "
+            "target); band needs gate.targets_encoding=bipolar",
+        )
+    else:
+        _check(
+            activation.theta is None,
+            "activation.theta",
+            activation.theta,
+            "null: only the band activation has a threshold (activation=band activation.theta=...)",
+        )
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple, ListConfig))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return "one of " + ", ".join(choices)
 
 
 def _check(ok: bool, key: str, value: Any, allowed: str) -> None:

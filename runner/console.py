@@ -5,7 +5,7 @@ decides where the text goes (Python logging, so it also lands in the Hydra job's
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,17 +44,32 @@ def epoch_tables(trace: pd.DataFrame) -> str:
     )
 
 
-def outcome(
-    converged: bool,
-    epochs: int,
-    updates: int,
-    weights: np.ndarray,
-    bias: float,
-) -> str:
-    final = f"final W = {vector(weights)}, b = {number(bias)}"
-    if converged:
-        return f"Converged after {epochs} epochs with {updates} updates: {final}"
+def outcome(result: Any) -> str:
+    """How training ended, in one line; `result` is a perceptron.TrainResult."""
+    final = f"final W = {vector(result.weights)}, b = {number(result.bias)}"
+    done = f"{result.epochs} epochs with {result.updates} updates"
+    classifies = (
+        "they classify every pattern" if result.converged else "they misclassify some patterns"
+    )
+    return {
+        "converged": f"Converged after {done}: {final}",
+        "max_epochs": f"Not converged after {result.epochs} epochs (max_epochs reached) with "
+        f"{result.updates} updates: {final}",
+        "cycle": f"Not converged: the weights repeat every {result.cycle_length} epoch(s), so "
+        f"training would cycle forever; stopped after {done}: {final}",
+        "tolerance": f"Settled after {done} (no weight changed by the tolerance over the last "
+        f"epoch), mse = {number(result.mse[-1])}: {final}; {classifies}",
+        "single_pass": f"One pass with {result.updates} updates: {final}; {classifies}",
+        "diverged": f"Diverged after {done}: the weights overflowed (is lr too large?)",
+    }[result.stop_reason]
+
+
+def separability(table: Any) -> str:
+    """What the table allows, in one line; `table` is a separability.Separability."""
+    if not table.separable:
+        return "The table is not linearly separable: no weights classify every pattern."
     return (
-        f"Not converged after {epochs} epochs (max_epochs reached) with {updates} updates: "
-        f"{final}"
+        f"The table is linearly separable: from zero weights the perceptron makes at most "
+        f"(R/γ)² = {number(table.update_bound)} updates (R = {number(table.radius)}, "
+        f"γ = {number(table.margin)})."
     )

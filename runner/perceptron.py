@@ -1,21 +1,54 @@
-"""The learning core: a single-layer perceptron trained from scratch with numpy.
+"""The learning core: a single-layer perceptron and its textbook relatives, from scratch in numpy.
 
 Plain values in, plain values out. Nothing here knows about Hydra or MLflow, reads a config
 or a clock, or prints: the entry point decides what to do with a `TrainResult`.
+
+Every rule here changes the weights by a multiple of the pattern, ΔW = α·δ·x and Δb = α·δ:
+  perceptron  δ = t on a mistake (bipolar targets), δ = t − Y (binary targets), else 0
+  hebb        δ = t for every pattern, one pass over the table
+  adaline     δ = t − yin for every pattern (the delta, or LMS, rule)
+so the weights are kept as W₀ + α·k, where k sums the δ·x. With integer patterns and targets the
+perceptron's k is exact: from zero weights the sign of yin never depends on how α rounds (lr=0.1
+takes exactly the steps lr=1 takes), and a weight state seen before is recognised exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+RULES = ("perceptron", "hebb", "adaline")
+ACTIVATIONS = ("step", "band")
+ORDERS = ("table", "shuffle")
 
-def bipolar_step(yin: float) -> float:
-    """The tutorial's activation: +1 if yin >= 0 else -1."""
-    return 1.0 if yin >= 0 else -1.0
+
+def activation_function(name: str, theta: float = 0.0, off: float = -1.0) -> Callable[[float], float]:
+    """Y for a net input yin.
+
+    step: 1 if yin >= 0 else `off` (-1 for bipolar targets, 0 for binary ones).
+    band: 1 if yin > θ, 0 if -θ <= yin <= θ, -1 if yin < -θ (bipolar only; 0 is never right).
+    """
+    if name == "band":
+        return lambda yin: 1.0 if yin > theta else (-1.0 if yin < -theta else 0.0)
+    if name == "step":
+        return lambda yin: 1.0 if yin >= 0 else off
+    raise ValueError(f"unknown activation {name!r}, expected one of {ACTIVATIONS}")
+
+
+def rule_function(name: str, binary_targets: bool = False) -> Callable[[float, float, float], float]:
+    """δ(t, Y, yin), the multiple of the pattern that the rule adds to the weights (before α)."""
+    if name == "perceptron":
+        if binary_targets:
+            return lambda t, y, yin: t - y
+        return lambda t, y, yin: t if y != t else 0.0
+    if name == "hebb":
+        return lambda t, y, yin: t
+    if name == "adaline":
+        return lambda t, y, yin: t - yin
+    raise ValueError(f"unknown rule {name!r}, expected one of {RULES}")
 
 
 def initial_parameters(
@@ -41,12 +74,16 @@ def initial_parameters(
 class TrainResult:
     """What one training run produced; every array is indexed by epoch (epoch k is row k-1)."""
 
-    trace: pd.DataFrame  # one row per pattern per epoch; columns from `trace_columns`
+    trace: pd.DataFrame  # one row per pattern presented; columns from `trace_columns`
     errors: np.ndarray  # patterns with Y != t, per epoch
+    mse: np.ndarray  # mean of (t - yin)² over the patterns, per epoch
     epoch_weights: np.ndarray  # weights at the end of each epoch, shape (epochs, n_inputs)
     epoch_bias: np.ndarray  # bias at the end of each epoch
     updates: int  # rows in which the weights changed
-    converged: bool  # the last epoch was clean
+    converged: bool  # perceptron: the last epoch was clean; hebb, adaline: the final weights
+    #                  classify every pattern
+    stop_reason: str  # converged, max_epochs, cycle, tolerance, single_pass or diverged
+    cycle_length: int | None = None  # epochs in the repeating cycle, when stop_reason is cycle
 
     @property
     def epochs(self) -> int:
@@ -75,69 +112,127 @@ def train(
     bias: float,
     lr: float,
     max_epochs: int,
+    *,
+    rule: str = "perceptron",
+    activation: str = "step",
+    theta: float = 0.0,
+    binary_targets: bool = False,
+    tolerance: float = 0.0,
+    order: str = "table",
+    seed: int = 0,
 ) -> TrainResult:
-    """Train with the perceptron rule, pattern by pattern in table order.
+    """Train pattern by pattern; see the module's docstring for the rules.
 
-    For each pattern: yin = b + x.w, Y = bipolar_step(yin); if Y != t then dW = lr*t*x and
-    db = lr*t, else nothing changes. Stops after the first clean epoch or after max_epochs.
-
-    The weights are kept as w0 + lr*k, where k sums the t*x of every update. With integer
-    patterns k is exact, so from zero weights the sign of yin never depends on how lr rounds
-    (lr=0.1 takes exactly the steps lr=1 takes, as the theory says it must).
+    Stops, by rule:
+      perceptron  after the first clean epoch (converged); when the weights at the start of an
+                  epoch repeat an earlier epoch's (cycle: it would repeat forever; detected when
+                  patterns and targets are integers and the order is the table's); or at max_epochs
+      hebb        after one pass (single_pass)
+      adaline     when no weight or the bias changed by `tolerance` or more over an epoch
+                  (tolerance), or at max_epochs
+    and for any rule when a weight overflows (diverged). With order="shuffle" the patterns are
+    presented in a new order each epoch, drawn from a Generator seeded by `seed` (a stream apart
+    from the one `initial_parameters` draws from).
     """
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}, expected one of {ORDERS}")
     x = np.asarray(inputs, dtype=float)
     t = np.asarray(targets, dtype=float)
     w0 = np.asarray(weights, dtype=float)
     b0 = float(bias)
     n_rows, n = x.shape
+    act = activation_function(activation, theta, off=0.0 if binary_targets else -1.0)
+    delta = rule_function(rule, binary_targets)
+    shuffler = (
+        np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        if order == "shuffle"
+        else None
+    )
+    exact = rule == "perceptron" and shuffler is None and _integral(x) and _integral(t)
+    last_epoch = 1 if rule == "hebb" else max_epochs
+
     k, kb = np.zeros(n), 0.0
-    # yin = b0 + x.w0 + lr*(kb + x.k): the part that does not change is computed once.
-    yin0 = x @ w0 + b0
-
-    epochs, errors, epoch_w, epoch_b = [], [], [], []
+    yin0 = x @ w0 + b0  # the part of yin that the updates do not change
+    seen: dict[bytes, int] = {}  # exact weight state at an epoch's start -> that epoch
+    epochs, errors, mse, epoch_w, epoch_b = [], [], [], [], []
     updates = 0
-    for epoch in range(1, max_epochs + 1):
-        rows = np.zeros((n_rows, 3 * n + 6))
-        rows[:, 0] = epoch
-        rows[:, 1 : n + 1] = x
-        rows[:, n + 1] = t
-        mistakes = 0
-        for i in range(n_rows):
-            yin = yin0[i] + lr * (kb + x[i] @ k)
-            y = bipolar_step(yin)
-            row = rows[i]
-            if y != t[i]:
-                mistakes += 1
-                k += t[i] * x[i]
-                kb += t[i]
-                row[2 * n + 5 : 3 * n + 5] = lr * t[i] * x[i]
-                row[3 * n + 5] = lr * t[i]
-            row[n + 2] = yin
-            row[n + 3] = y
-            row[n + 4 : 2 * n + 4] = w0 + lr * k
-            row[2 * n + 4] = b0 + lr * kb
-        # a row with a mistake always changes the weights (t*x has no zero in the bias input)
-        updates += mistakes
-        epochs.append(rows)
-        errors.append(mistakes)
-        epoch_w.append(w0 + lr * k)
-        epoch_b.append(b0 + lr * kb)
-        if mistakes == 0:
-            break
+    stop_reason, cycle_length = "max_epochs", None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, last_epoch + 1):
+            if exact:
+                state = np.append(k, kb).tobytes()
+                if state in seen:
+                    stop_reason, cycle_length = "cycle", epoch - seen[state]
+                    break
+                seen[state] = epoch
+            k_start, kb_start = k.copy(), kb
+            order_rows = shuffler.permutation(n_rows) if shuffler is not None else range(n_rows)
+            rows = np.zeros((n_rows, 3 * n + 6))
+            rows[:, 0] = epoch
+            mistakes, squared = 0, 0.0
+            for r, i in enumerate(order_rows):
+                xi, ti = x[i], t[i]
+                yin = yin0[i] + lr * (kb + xi @ k)
+                y = act(yin)
+                d = delta(ti, y, yin)
+                row = rows[r]
+                row[1 : n + 1] = xi
+                row[n + 1 : n + 4] = ti, yin, y
+                mistakes += y != ti
+                squared += (ti - yin) ** 2
+                if d != 0:
+                    updates += 1
+                    k += d * xi
+                    kb += d
+                    row[2 * n + 5 : 3 * n + 5] = lr * d * xi
+                    row[3 * n + 5] = lr * d
+                row[n + 4 : 2 * n + 4] = w0 + lr * k
+                row[2 * n + 4] = b0 + lr * kb
+            epochs.append(rows)
+            errors.append(mistakes)
+            mse.append(squared / n_rows)
+            epoch_w.append(w0 + lr * k)
+            epoch_b.append(b0 + lr * kb)
+            if not np.isfinite(np.append(k, kb)).all():
+                stop_reason = "diverged"
+                break
+            if rule == "perceptron" and mistakes == 0:
+                stop_reason = "converged"
+                break
+            if rule == "adaline" and lr * np.abs(np.append(k - k_start, kb - kb_start)).max() < tolerance:
+                stop_reason = "tolerance"
+                break
+        else:
+            if rule == "hebb":
+                stop_reason = "single_pass"
 
+    w_end, b_end = epoch_w[-1], epoch_b[-1]
+    if rule == "perceptron":
+        converged = stop_reason == "converged"
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            converged = all(act(v) == ti for v, ti in zip(x @ w_end + b_end, t))
     return TrainResult(
         trace=_trace_frame(np.concatenate(epochs), n),
         errors=np.array(errors),
+        mse=np.array(mse),
         epoch_weights=np.array(epoch_w),
         epoch_bias=np.array(epoch_b),
         updates=updates,
-        converged=errors[-1] == 0,
+        converged=bool(converged),
+        stop_reason=stop_reason,
+        cycle_length=cycle_length,
     )
 
 
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(values == np.round(values)))
+
+
 def _trace_frame(rows: np.ndarray, n_inputs: int) -> pd.DataFrame:
-    """The trace as a DataFrame; columns whose values are all whole numbers become integers."""
-    whole = (rows == np.round(rows)).all(axis=0)
+    """The trace as a DataFrame; columns of whole numbers (exact in a float) become integers."""
+    with np.errstate(invalid="ignore"):
+        whole = ((rows == np.round(rows)) & (np.abs(rows) < 2**53)).all(axis=0)
     return pd.DataFrame(
         {
             name: column.astype(np.int64) if is_whole else column

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ from runner.errors import UsageError
 
 LOCAL_UI = "http://127.0.0.1:5000"
 JOB_NUM_TAG = "hydra.job.num"
-SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "updates"]
+SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "stop_reason", "updates"]
 
 
 class TrackingError(UsageError):
@@ -103,26 +104,27 @@ def record_training(
     tags: Mapping[str, str],
     params: Mapping[str, Any],
     result: Any,
+    table: Any,
     artifacts: Iterable[Path],
 ) -> tuple[str, str]:
-    """Log one training result (a perceptron.TrainResult) as a complete run; returns the
-    experiment id and the run id.
+    """Log one training result (a perceptron.TrainResult) and what is known of its table (a
+    separability.Separability) as a complete run; returns the experiment id and the run id.
 
     `params` is a nested mapping; it is flattened with dotted keys and each value is written as
     JSON, so 1 and 1.0 from a typed config both read "1.0". A value longer than MLflow allows for
     a param goes, whole, to the artifact params_too_long.json instead of being cut.
     """
     experiment = experiment_id(tracking_uri, experiment_name)
-    run_id = start_run(tracking_uri, experiment, run_name, tags)
+    run_id = start_run(tracking_uri, experiment, run_name, {**tags, "stop_reason": result.stop_reason})
     mlflow = client(tracking_uri)
     with ending(tracking_uri, run_id):
-        flat = dict(_flatten(params))
+        flat = {**dict(_flatten(params)), "stop_reason": result.stop_reason}
         too_long = {k: v for k, v in flat.items() if len(_param_text(v)) > MAX_PARAM_VAL_LENGTH}
         now = int(time.time() * 1000)
         mlflow.log_batch(
             run_id,
             params=[Param(k, _param_text(v)) for k, v in flat.items() if k not in too_long],
-            metrics=[Metric(k, v, now, step) for k, v, step in _metrics(result)],
+            metrics=[Metric(k, v, now, step) for k, v, step in _metrics(result, table)],
         )
         if too_long:
             mlflow.log_dict(run_id, too_long, "params_too_long.json")
@@ -147,15 +149,21 @@ def _param_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _metrics(result: Any) -> Iterable[tuple[str, float, int]]:
+def _metrics(result: Any, table: Any) -> Iterable[tuple[str, float, int]]:
     for epoch, errors in enumerate(result.errors, start=1):
         yield "errors", float(errors), epoch
+        yield "mse", float(result.mse[epoch - 1]), epoch
         for i, w in enumerate(result.epoch_weights[epoch - 1], start=1):
             yield f"w{i}", float(w), epoch
         yield "b", float(result.epoch_bias[epoch - 1]), epoch
     yield "epochs", float(result.epochs), 0
     yield "converged", float(result.converged), 0
     yield "updates", float(result.updates), 0
+    # Every run logs the same names, so that runs compare side by side: NaN when the table has
+    # no bound (not separable), 0 when no cycle was found.
+    yield "separable", float(table.separable), 0
+    yield "update_bound", table.update_bound if table.separable else math.nan, 0
+    yield "cycle_length", float(result.cycle_length or 0), 0
 
 
 def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.DataFrame:
@@ -172,6 +180,7 @@ def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.
                 "seed": int(p["seed"]) if "seed" in p else None,
                 "epochs": _int_or_none(m.get("epochs")),
                 "converged": _int_or_none(m.get("converged")),
+                "stop_reason": p.get("stop_reason"),
                 "updates": _int_or_none(m.get("updates")),
                 "status": run.info.status,
                 "run_id": run.info.run_id,

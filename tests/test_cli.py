@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +55,7 @@ def test_single_run_console_shows_the_tutorial(or_run):
     assert out.count(header) == 2
     assert "     1  -1   1  1   -1 -1   0   2  0     -1      1     1" in out
     assert "Converged after 2 epochs with 3 updates: final W = (1, 1), b = 1" in out
+    assert "The table is linearly separable: from zero weights the perceptron makes at most (R/γ)² = 9 updates" in out
     assert "mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db" in out
     experiment = run.info.experiment_id
     assert f"/#/experiments/{experiment}/runs/{run.info.run_id}?workflowType=machine_learning" in out
@@ -76,6 +78,12 @@ def test_single_run_logs_params_with_the_values_used(or_run):
     assert params["gate.inputs"] == "[[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]]"
 
     assert json.loads(params["gate.targets"]) == [-1, 1, 1, 1]
+    assert (params["gate.n_inputs"], params["gate.inputs_encoding"], params["gate.targets_encoding"]) == (
+        "2", "bipolar", "bipolar",
+    )
+    assert (params["rule"], params["rule.tolerance"]) == ("perceptron", "null")
+    assert (params["activation"], params["activation.theta"]) == ("step", "null")
+    assert (params["order"], params["stop_reason"]) == ("table", "converged")
     assert not any(key.startswith("mlflow") for key in params)
 
 
@@ -90,8 +98,12 @@ def test_single_run_logs_metrics_per_epoch_and_a_summary(or_run):
     assert history("w1") == [(1, 1), (2, 1)]
     assert history("w2") == [(1, 1), (2, 1)]
     assert history("b") == [(1, 1), (2, 1)]
+    assert history("mse") == [(1, (1 + 4 + 9 + 4) / 4), (2, (0 + 0 + 0 + 4) / 4)]
     metrics = run.data.metrics
     assert (metrics["epochs"], metrics["converged"], metrics["updates"]) == (2, 1, 3)
+    assert (metrics["separable"], metrics["cycle_length"]) == (1, 0)
+    assert metrics["update_bound"] == pytest.approx(9, abs=1e-6)
+    assert run.data.tags["stop_reason"] == "converged"
 
 
 def test_single_run_artifacts_status_and_name(or_run):
@@ -118,12 +130,22 @@ def test_single_run_artifacts_status_and_name(or_run):
 
 def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
     new_store(tmp_path / "outputs" / "mlflow.db")
-    proc = run_cli("gate=xor", "max_epochs=20", cwd=tmp_path)
+    proc = run_cli("-m", "gate=xor", "order=table,shuffle", "max_epochs=20", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "Not converged after 20 epochs (max_epochs reached)" in proc.stdout
-    (run,) = all_runs(store(tmp_path))
-    assert run.info.status == "FINISHED"
-    assert (run.data.metrics["converged"], run.data.metrics["epochs"]) == (0, 20)
+    assert "[xor lr=1 seed=0] Not converged: the weights repeat every " in proc.stdout
+    assert "[xor shuffled lr=1 seed=0] Not converged after 20 epochs (max_epochs reached)" in proc.stdout
+    logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))
+    assert all("The table is not linearly separable" in p.read_text() for p in logs)
+    runs = {r.info.run_name: r for r in all_runs(store(tmp_path))}
+    cycled, shuffled = runs["xor lr=1 seed=0"], runs["xor shuffled lr=1 seed=0"]
+    for run in (cycled, shuffled):
+        assert run.info.status == "FINISHED"
+        assert (run.data.metrics["converged"], run.data.metrics["separable"]) == (0, 0)
+        assert math.isnan(run.data.metrics["update_bound"])
+    assert cycled.data.tags["stop_reason"] == cycled.data.params["stop_reason"] == "cycle"
+    assert cycled.data.metrics["epochs"] <= 5 and cycled.data.metrics["cycle_length"] >= 1
+    assert shuffled.data.tags["stop_reason"] == "max_epochs"
+    assert (shuffled.data.metrics["epochs"], shuffled.data.metrics["cycle_length"]) == (20, 0)
 
 
 def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
@@ -160,12 +182,13 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
     summary_csv = client.download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path / "downloads"))
     summary = pd.read_csv(summary_csv)
     assert summary["job"].tolist() == [0, 1, 2, 3]
-    assert summary[["gate", "lr", "seed", "epochs", "converged", "updates"]].to_dict("list") == {
+    assert summary[["gate", "lr", "seed", "epochs", "converged", "stop_reason", "updates"]].to_dict("list") == {
         "gate": ["or", "or", "xor", "xor"],
         "lr": [0.5, 1.0, 0.5, 1.0],
         "seed": [0, 0, 0, 0],
         "epochs": [int(r.data.metrics["epochs"]) for r in sorted(children, key=_job)],
         "converged": [1, 1, 0, 0],
+        "stop_reason": ["converged", "converged", "cycle", "cycle"],
         "updates": [int(r.data.metrics["updates"]) for r in sorted(children, key=_job)],
     }
     table = read_table(client, parent, "summary.json", tmp_path)
@@ -173,7 +196,7 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
 
     # the console has one line per job and the summary; each job's log file has its trace
     assert "Epoch 1" not in proc.stdout
-    assert "[xor lr=1 seed=0] Not converged after 10 epochs" in proc.stdout
+    assert "[xor lr=1 seed=0] Not converged: the weights repeat every" in proc.stdout
     assert "Sweep of 4 runs" in proc.stdout and "(2 converged)" in proc.stdout
     assert f"/runs/{parent.info.run_id}" in proc.stdout
     logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))

@@ -20,7 +20,12 @@ TRUTH = {
 
 def test_defaults(no_tracking_env):
     cfg = compose_config()
-    assert cfg.gate.name == "or"
+    assert (cfg.gate.name, cfg.rule.name, cfg.activation.name, cfg.order) == (
+        "or", "perceptron", "step", "table",
+    )
+    assert (cfg.gate.n_inputs, cfg.gate.inputs_encoding, cfg.gate.targets_encoding) == (
+        2, "bipolar", "bipolar",
+    )
     assert (cfg.lr, cfg.seed, cfg.max_epochs) == (1.0, 0, 100)
     assert cfg.init.weights is None and cfg.init.bias is None
     assert cfg.init.low < cfg.init.high
@@ -46,32 +51,71 @@ def test_the_environment_variable_beats_the_default_and_an_override_beats_both(m
 
 
 def test_gates_available():
-    assert GATES == ["and", "nand", "nor", "or", "xnor", "xor"]
+    assert GATES == ["and", "custom", "majority", "nand", "nor", "or", "xnor", "xor"]
 
 
 @pytest.mark.parametrize("gate", sorted(TRUTH))
 def test_every_gate_table_in_the_tutorial_row_order(gate):
-    cfg = compose_config(f"gate={gate}")
-    assert cfg.gate.name == gate
+    inputs, targets = validate(compose_config(f"gate={gate}"))
     rows = [(-1, -1), (-1, 1), (1, -1), (1, 1)]
-    assert [tuple(r) for r in cfg.gate.inputs] == rows
-    expected = [1 if TRUTH[gate](a == 1, b == 1) else -1 for a, b in rows]
-    assert list(cfg.gate.targets) == expected
-    validate(cfg)
+    assert [tuple(r) for r in inputs] == rows
+    assert targets.tolist() == [1 if TRUTH[gate](a == 1, b == 1) else -1 for a, b in rows]
+
+
+def test_n_inputs_and_encodings():
+    inputs, targets = validate(
+        compose_config("gate=and", "gate.n_inputs=3", "gate.inputs_encoding=binary",
+                       "gate.targets_encoding=binary")
+    )
+    assert inputs.tolist() == [
+        [0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]
+    ]
+    assert targets.tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
+    inputs, targets = validate(compose_config("gate=majority"))
+    assert inputs.shape == (8, 3)
+    assert targets.tolist() == [-1, -1, -1, 1, -1, 1, 1, 1]
+    inputs, _ = validate(compose_config("gate=xor", "gate.n_inputs=16"))
+    assert inputs.shape == (65536, 16)
+
+
+def test_a_table_given_to_a_built_in_gate_replaces_its_own():
+    inputs, targets = validate(
+        compose_config("gate.name=my_and", "gate.inputs=[[1,1],[1,-1],[-1,1],[-1,-1]]",
+                       "gate.targets=[1,-1,-1,-1]")
+    )
+    assert inputs.tolist() == [[1, 1], [1, -1], [-1, 1], [-1, -1]]
+    assert targets.tolist() == [1, -1, -1, -1]
+
+
+def test_a_custom_table_is_used_as_given():
+    inputs, targets = validate(
+        compose_config("gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]",
+                       "gate.targets=[1,-1,-1,-1]")
+    )
+    assert inputs.tolist() == [[1, 1], [1, 0], [0, 1], [0, 0]]
+    assert targets.tolist() == [1, -1, -1, -1]
+    _, targets = validate(
+        compose_config("gate=custom", "gate.inputs=[[0.5],[2]]", "gate.targets=[0,1]",
+                       "gate.targets_encoding=binary")
+    )
+    assert targets.tolist() == [0, 1]
+
+
+def test_every_rule_and_activation_composes():
+    for rule, activation in [("perceptron", "step"), ("hebb", "step"), ("adaline", "step"),
+                             ("perceptron", "band")]:
+        cfg = compose_config(f"rule={rule}", f"activation={activation}")
+        validate(cfg)
+        assert (cfg.rule.name, cfg.activation.name) == (rule, activation)
+    assert compose_config("rule=adaline").rule.tolerance > 0
+    assert compose_config("activation=band").activation.theta == 0.2
 
 
 @pytest.mark.parametrize("gate", ["or", "and", "nand", "nor"])
 def test_separable_gates_converge_from_zero(gate):
-    cfg = compose_config(f"gate={gate}")
-    result = perceptron.train(cfg.gate.inputs, cfg.gate.targets, [0, 0], 0, 1.0, 100)
+    inputs, targets = validate(compose_config(f"gate={gate}"))
+    result = perceptron.train(inputs, targets, [0, 0], 0, 1.0, 100)
     assert result.converged and result.epochs <= 5
-
-
-@pytest.mark.parametrize("gate", ["xor", "xnor"])
-def test_xor_and_xnor_never_converge(gate):
-    cfg = compose_config(f"gate={gate}", "max_epochs=30")
-    result = perceptron.train(cfg.gate.inputs, cfg.gate.targets, [0, 0], 0, 1.0, cfg.max_epochs)
-    assert not result.converged and result.epochs == 30
 
 
 @pytest.mark.parametrize(
@@ -82,26 +126,64 @@ def test_xor_and_xnor_never_converge(gate):
         ("lr=inf", "lr", "inf"),
         ("max_epochs=0", "max_epochs", "0"),
         ("seed=-1", "seed", "-1"),
+        ("order=random", "order", "'random'"),
         ("init.weights=[1]", "init.weights", "[1.0]"),
         ("init.weights=[nan,1]", "init.weights", "[nan, 1.0]"),
         ("init.bias=inf", "init.bias", "inf"),
         ("init.low=1", "init.high", "0.5"),
-        ("gate.targets=[1,0,1,1]", "gate.targets", "[1.0, 0.0, 1.0, 1.0]"),
-        ("gate.targets=[1,1]", "gate.targets", "[1.0, 1.0]"),
-        ("gate.inputs=[[1,1],[1],[0,1],[0,0]]", "gate.inputs", "[[1, 1], [1], [0, 1], [0, 0]]"),
-        ("gate.inputs=[]", "gate.inputs", "[]"),
+        ("gate.n_inputs=0", "gate.n_inputs", "0"),
+        ("gate.n_inputs=17", "gate.n_inputs", "17"),
+        ("gate.inputs_encoding=ternary", "gate.inputs_encoding", "'ternary'"),
+        ("gate.targets_encoding=ternary", "gate.targets_encoding", "'ternary'"),
+        ("gate.name=foo", "gate.name", "'foo'"),
+        ("gate=custom", "gate.inputs", "'???'"),
+        ("gate.targets=[1,-1,1,1]", "gate.inputs", "None"),
+        ("gate.inputs=[[1,1],[1,-1]] gate.targets=[1,-1] gate.n_inputs=3", "gate.n_inputs", "3"),
+        ("gate.inputs=[[1,1],[1,0]] gate.targets=[1,-1]", "gate.inputs_encoding", "'bipolar'"),
+        ("rule.tolerance=0.1", "rule.tolerance", "0.1"),
+        ("rule=adaline rule.tolerance=0", "rule.tolerance", "0.0"),
+        ("rule.name=widrow", "rule.name", "'widrow'"),
+        ("activation.theta=0.2", "activation.theta", "0.2"),
+        ("activation=band activation.theta=-1", "activation.theta", "-1.0"),
+        ("activation=band gate.targets_encoding=binary", "activation.name", "'band'"),
         ("mlflow.experiment_name=' '", "mlflow.experiment_name", "' '"),
     ],
 )
 def test_bad_values_name_the_key_the_value_and_what_is_allowed(override, key, shown):
+    overrides = [override] if "'" in override else override.split()
     with pytest.raises(ConfigError) as err:
-        validate(compose_config(override))
+        validate(compose_config(*overrides))
     message = str(err.value)
     assert message.startswith(f"Invalid config: {key}={shown} is not allowed: ")
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("override", ["lr=abc", "seed=1.5", "max_epochs=many", "lrr=1", "gate=foo"])
+CUSTOM = ["gate=custom", "gate.targets_encoding=bipolar"]
+
+
+@pytest.mark.parametrize(
+    "inputs, targets, key",
+    [
+        ("[]", "[]", "gate.inputs"),
+        ("[[1,1],[1],[0,1],[0,0]]", "[1,1,1,1]", "gate.inputs"),
+        ("[[1,a],[1,0]]", "[1,1]", "gate.inputs"),
+        ("[[1,nan],[1,0]]", "[1,1]", "gate.inputs"),
+        ("[1,0]", "[1,1]", "gate.inputs"),
+        ("[[],[]]", "[1,1]", "gate.inputs"),
+        ("[[1,0],[0,1]]", "[1]", "gate.targets"),
+        ("[[1,0],[0,1]]", "[1,0]", "gate.targets"),
+        ("[[1,0],[0,1]]", "[1,true]", "gate.targets"),
+    ],
+)
+def test_bad_custom_tables(inputs, targets, key):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_config(*CUSTOM, f"gate.inputs={inputs}", f"gate.targets={targets}"))
+    assert str(err.value).startswith(f"Invalid config: {key}=")
+
+
+@pytest.mark.parametrize(
+    "override", ["lr=abc", "seed=1.5", "max_epochs=many", "lrr=1", "gate=foo", "rule=foo", "activation=foo"]
+)
 def test_wrong_types_and_unknown_keys_stop_in_composition(override):
     with pytest.raises(HydraException) as err:
         compose_config(override)

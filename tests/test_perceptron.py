@@ -44,10 +44,11 @@ def test_worked_or_trace_row_by_row():
     assert result.epoch_bias.tolist() == [1, 1]
 
 
-def test_xor_is_not_linearly_separable_and_stops_at_max_epochs():
-    result = perceptron.train(OR_INPUTS, XOR_TARGETS, [0, 0], 0, lr=1, max_epochs=7)
+def test_a_run_that_never_converges_ends_cleanly_at_max_epochs():
+    # XOR in an order that is not the table's, so no cycle is detected
+    result = perceptron.train(OR_INPUTS, XOR_TARGETS, [0, 0], 0, lr=1, max_epochs=7, order="shuffle")
     assert not result.converged
-    assert result.epochs == 7
+    assert (result.epochs, result.stop_reason) == (7, "max_epochs")
     assert len(result.trace) == 7 * 4
     assert all(result.errors > 0)
 
