@@ -13,6 +13,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from conftest import GATES, run_cli
 from runner import perceptron
+from runner.perceptron import trace_columns
 
 pytestmark = pytest.mark.slow
 
@@ -283,3 +284,46 @@ def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store):
         "or log to another one with mlflow.experiment_name=..."
     ]
     assert client.search_runs([client.get_experiment_by_name("perceptron").experiment_id]) == []
+
+
+def test_fausett_example_from_the_command_line(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    proc = run_cli(
+        "gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]", "gate.targets=[1,-1,-1,-1]",
+        "activation=band", "activation.theta=0.2", "init.weights=[0,0]", "init.bias=0",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Converged after 10 epochs with 22 updates: final W = (2, 3), b = -4" in proc.stdout
+    (run,) = all_runs(store(tmp_path))
+    assert run.info.run_name == "custom band θ=0.2 lr=1 seed=0"
+    p, m = run.data.params, run.data.metrics
+    assert (p["gate"], p["activation"], p["activation.theta"], p["stop_reason"]) == (
+        "custom", "band", "0.2", "converged",
+    )
+    assert (m["epochs"], m["updates"], m["w1"], m["w2"], m["b"]) == (10, 22, 2, 3, -4)
+
+
+def test_rules_encodings_widths_and_order_reach_mlflow_from_a_sweep(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    proc = run_cli(
+        "-m", "rule=hebb,adaline", "gate=majority", "gate.inputs_encoding=binary", "order=shuffle",
+        "lr=0.05", "max_epochs=300", cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    runs = {r.info.run_name: r for r in all_runs(store(tmp_path)) if r.info.run_name[:5] != "sweep"}
+    assert sorted(runs) == ["majority adaline shuffled lr=0.05 seed=0", "majority hebb shuffled lr=0.05 seed=0"]
+    hebb, adaline = runs["majority hebb shuffled lr=0.05 seed=0"], runs["majority adaline shuffled lr=0.05 seed=0"]
+    assert hebb.data.params["stop_reason"] == "single_pass" and hebb.data.metrics["epochs"] == 1
+    assert adaline.data.params["stop_reason"] in ("tolerance", "max_epochs")
+    for run in (hebb, adaline):
+        p = run.data.params
+        assert (p["gate.n_inputs"], p["gate.inputs_encoding"], p["order"]) == ("3", "binary", "shuffle")
+        assert json.loads(p["gate.inputs"])[:2] == [[0, 0, 0], [0, 0, 1]]
+        assert {"w1", "w2", "w3", "b", "mse", "errors"} <= set(run.data.metrics)
+        assert run.data.metrics["separable"] == 1
+    client = store(tmp_path)
+    mse = [m.value for m in client.get_metric_history(adaline.info.run_id, "mse")]
+    assert mse[-1] < mse[0]
+    trace = pd.read_csv(client.download_artifacts(adaline.info.run_id, "trace.csv", str(tmp_path)))
+    assert list(trace.columns) == trace_columns(3)

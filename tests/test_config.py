@@ -1,10 +1,12 @@
 """Config composition through Hydra's compose API, the gates' tables, and validation."""
 
+import shutil
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 
-from conftest import GATES, compose_config
+from conftest import CONF_DIR, GATES, compose_config
 from runner import perceptron
 from runner.config import ConfigError, validate
 
@@ -188,3 +190,21 @@ def test_wrong_types_and_unknown_keys_stop_in_composition(override):
     with pytest.raises(HydraException) as err:
         compose_config(override)
     assert override.split("=")[0] in str(err.value) + str(err.value.__cause__)
+
+
+def test_a_users_own_gate_file_works_like_a_built_in_one(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    (conf / "gate" / "fausett_and.yaml").write_text(
+        "name: fausett_and\n"
+        "n_inputs: null\n"
+        "inputs_encoding: binary\n"
+        "targets_encoding: bipolar\n"
+        "inputs: [[1, 1], [1, 0], [0, 1], [0, 0]]\n"
+        "targets: [1, -1, -1, -1]\n"
+    )
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
+        cfg = compose("config", overrides=["gate=fausett_and", "activation=band"])
+    inputs, targets = validate(cfg)
+    assert inputs.tolist() == [[1, 1], [1, 0], [0, 1], [0, 0]]
+    assert targets.tolist() == [1, -1, -1, -1]
