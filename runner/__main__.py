@@ -77,11 +77,13 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
     if hydra_cfg.output_subdir is not None:
         artifacts.append(out_dir / hydra_cfg.output_subdir)
 
-    uri, experiment_name = cfg.mlflow.tracking_uri, cfg.mlflow.experiment_name
+    shown_uri, experiment_name = cfg.mlflow.tracking_uri, cfg.mlflow.experiment_name
+    uri = tracking.absolute(shown_uri, hydra_cfg.runtime.cwd)
     tags = {}
     if in_sweep:
         tags[tracking.JOB_NUM_TAG] = str(hydra_cfg.job.num)
-        parent = parent_run(hydra_cfg.sweep.dir, uri, experiment_name)
+        sweep_dir = Path(hydra_cfg.runtime.cwd, hydra_cfg.sweep.dir)
+        parent = parent_run(sweep_dir, uri, experiment_name)
         if parent is not None:
             tags[tracking.MLFLOW_PARENT_RUN_ID] = parent
     params = _params(cfg, inputs, targets, weights, bias)
@@ -89,7 +91,7 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
         uri, experiment_name, run_name, tags, params, result, table, artifacts
     )
     if not in_sweep:
-        for line in tracking.where_to_look(uri, experiment, run_id):
+        for line in tracking.where_to_look(shown_uri, experiment, run_id):
             log.info(line)
     return {"epochs": result.epochs, "converged": result.converged, "updates": result.updates}
 

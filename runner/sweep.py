@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 PARENT_FILE = "mlflow_parent_run.json"
 
 
-def parent_run(sweep_dir: str, tracking_uri: str, experiment_name: str) -> str | None:
+def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str | None:
     """The id of the sweep's parent run, if the sweep has one in this store and experiment."""
     path = Path(sweep_dir) / PARENT_FILE
     if not path.is_file():
@@ -44,7 +44,8 @@ class MlflowSweep(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from runner import tracking
 
-        uri = config.mlflow.tracking_uri
+        shown_uri = config.mlflow.tracking_uri
+        uri = tracking.absolute(shown_uri, Path.cwd())
         name = config.mlflow.experiment_name
         overrides = list(config.hydra.overrides.task)
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -59,7 +60,13 @@ class MlflowSweep(Callback):
         (sweep_dir / PARENT_FILE).write_text(
             json.dumps({"tracking_uri": uri, "experiment_name": name, "run_id": run_id})
         )
-        self._open = {"uri": uri, "experiment": experiment, "run_id": run_id, "dir": sweep_dir}
+        self._open = {
+            "uri": uri,
+            "shown_uri": shown_uri,
+            "experiment": experiment,
+            "run_id": run_id,
+            "dir": sweep_dir,
+        }
         atexit.register(self._close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -85,6 +92,8 @@ class MlflowSweep(Callback):
             f"Sweep of {len(summary)} runs in {run['dir']} ({converged} converged), "
             f"parent run {status}:",
             summary.drop(columns=["run_id"]).to_string(index=False),
-            *tracking.where_to_look(run["uri"], run["experiment"], run["run_id"], "the sweep"),
+            *tracking.where_to_look(
+                run["shown_uri"], run["experiment"], run["run_id"], "the sweep"
+            ),
         ]
         log.info("\n".join(lines))

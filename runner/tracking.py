@@ -34,6 +34,19 @@ class TrackingError(UsageError):
     """The store cannot take this run as configured; the message says why and what to do."""
 
 
+def absolute(tracking_uri: str, base_dir: str | Path) -> str:
+    """The URI with a relative sqlite path made absolute against `base_dir`.
+
+    The default store, sqlite:///outputs/mlflow.db, is relative to where the command was typed,
+    which a job that changes folder (hydra.job.chdir=true) would otherwise lose.
+    """
+    prefix = "sqlite:///"
+    path = tracking_uri[len(prefix) :]
+    if not tracking_uri.startswith(prefix) or path.startswith("/") or path == ":memory:":
+        return tracking_uri
+    return prefix + str(Path(base_dir, path).resolve())
+
+
 @functools.cache
 def client(tracking_uri: str) -> MlflowClient:
     """One client per store and process, so a sweep's jobs share its connection pool."""
@@ -69,7 +82,7 @@ def _artifact_location(tracking_uri: str) -> str | None:
     prefix = "sqlite:///"
     if not tracking_uri.startswith(prefix) or tracking_uri.endswith(":memory:"):
         return None  # a server or another database decides where artifacts go
-    return (Path(tracking_uri[len(prefix) :]).resolve().parent / "mlartifacts").as_uri()
+    return (Path(tracking_uri[len(prefix) :]).parent / "mlartifacts").as_uri()
 
 
 def start_run(

@@ -30,6 +30,29 @@ def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None):
     )
 
 
+def run_in_process(*overrides: str, cwd: Path, monkeypatch) -> tuple[int, str]:
+    """The entry point called in this process, for checks that must not pay Python's start-up:
+    returns the exit status and what was printed, as the real command line would."""
+    import contextlib
+    import io
+
+    from runner.__main__ import main
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["runner", *overrides])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        try:
+            main()
+            status = 0
+        except SystemExit as done:
+            status = done.code
+    if isinstance(status, str):  # Python prints such a message on stderr and exits with 1
+        printed.write(status + "\n")
+        status = 1
+    return status, printed.getvalue()
+
+
 def compose_config(*overrides: str):
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         return compose("config", overrides=list(overrides))

@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from conftest import GATES, run_cli
+from conftest import GATES, run_cli, run_in_process
 from runner import perceptron
 from runner.perceptron import trace_columns
 
@@ -131,13 +131,19 @@ def test_single_run_artifacts_status_and_name(or_run):
 
 def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
     new_store(tmp_path / "outputs" / "mlflow.db")
-    proc = run_cli("-m", "gate=xor", "order=table,shuffle", "max_epochs=20", cwd=tmp_path)
+    # hydra.job.chdir=true: jobs run in their own folders, yet log to the one store
+    proc = run_cli(
+        "-m", "gate=xor", "order=table,shuffle", "max_epochs=20", "hydra.job.chdir=true", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*.db")] == [Path("outputs/mlflow.db")]
     assert "[xor lr=1 seed=0] Not converged: the weights repeat every " in proc.stdout
     assert "[xor shuffled lr=1 seed=0] Not converged after 20 epochs (max_epochs reached)" in proc.stdout
     logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))
     assert all("The table is not linearly separable" in p.read_text() for p in logs)
     runs = {r.info.run_name: r for r in all_runs(store(tmp_path))}
+    parent = runs.pop("sweep gate=xor order=table,shuffle max_epochs=20")
+    assert {r.data.tags[MLFLOW_PARENT_RUN_ID] for r in runs.values()} == {parent.info.run_id}
     cycled, shuffled = runs["xor lr=1 seed=0"], runs["xor shuffled lr=1 seed=0"]
     for run in (cycled, shuffled):
         assert run.info.status == "FINISHED"
@@ -208,20 +214,27 @@ def _job(run) -> int:
     return int(run.data.tags["hydra.job.num"])
 
 
-def test_override_beats_the_environment_and_long_values_become_an_artifact(tmp_path, new_store):
+def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_artifact(
+    tmp_path, new_store
+):
+    """A gate file of the user's (here in a folder added with --config-dir) with a big table."""
     rows = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]] * 120  # 6,240 characters as JSON
     targets = [-1.0, 1.0, 1.0, 1.0] * 120
+    (tmp_path / "extra" / "gate").mkdir(parents=True)
+    (tmp_path / "extra" / "gate" / "big_or.yaml").write_text(
+        "name: big_or\nn_inputs: 2\ninputs_encoding: bipolar\ntargets_encoding: bipolar\n"
+        f"inputs: {json.dumps(rows)}\ntargets: {json.dumps(targets)}\n"
+    )
     new_store(tmp_path / "chosen.db")
-    overrides = [
-        f"gate.inputs={json.dumps(rows).replace(' ', '')}",
-        f"gate.targets={json.dumps(targets).replace(' ', '')}",
-        "max_epochs=1",
+    proc = run_cli(
+        "--config-dir", str(tmp_path / "extra"), "gate=big_or", "max_epochs=1",
         f"mlflow.tracking_uri=sqlite:///{tmp_path / 'chosen.db'}",
-    ]
-    proc = run_cli(*overrides, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'env.db'}"})
+        cwd=tmp_path, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'env.db'}"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "env.db").exists()
     (run,) = all_runs(store(tmp_path, "chosen.db"))
+    assert run.info.run_name == "big_or lr=1 seed=0"
     assert "gate.inputs" not in run.data.params
     assert json.loads(run.data.params["gate.targets"]) == targets
     path = store(tmp_path, "chosen.db").download_artifacts(
@@ -244,10 +257,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("override", BAD_INPUTS)
-def test_bad_input_is_one_clear_error_and_nothing_is_logged(tmp_path, override):
-    proc = run_cli(override, cwd=tmp_path)
-    assert proc.returncode != 0
-    said = proc.stdout + proc.stderr
+def test_bad_input_is_one_clear_error_and_nothing_is_logged(tmp_path, override, monkeypatch):
+    status, said = run_in_process(override, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert status != 0
     assert "Traceback" not in said
     for piece in BAD_INPUTS[override]:
         assert piece in said, said
@@ -273,14 +285,14 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     assert statuses == [("or lr=1 seed=0", "FINISHED"), ("sweep lr=0,1", "FAILED")]
 
 
-def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store):
+def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store, monkeypatch):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     client = MlflowClient(tracking_uri=uri)
     client.delete_experiment(client.create_experiment("perceptron"))
-    proc = run_cli("gate=and", cwd=tmp_path)
-    assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines() == [
-        "MLflow experiment 'perceptron' was deleted in sqlite:///outputs/mlflow.db: restore it in the MLflow UI, "
+    status, said = run_in_process("gate=and", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert status != 0
+    assert said.strip().splitlines()[-1:] == [
+        f"MLflow experiment 'perceptron' was deleted in {uri}: restore it in the MLflow UI, "
         "or log to another one with mlflow.experiment_name=..."
     ]
     assert client.search_runs([client.get_experiment_by_name("perceptron").experiment_id]) == []
