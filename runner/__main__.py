@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from hydra.types import RunMode
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from runner import console, perceptron, separability
 from runner.config import validate
@@ -29,14 +34,21 @@ def main(cfg: DictConfig) -> dict[str, Any]:
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        return _run(cfg, hydra_cfg, in_sweep)
+        try:
+            trained = _train(cfg, in_sweep)
+        except Exception as err:
+            if in_sweep:
+                _record_failure(cfg, hydra_cfg, err)
+            raise
+        return _record(cfg, hydra_cfg, in_sweep, *trained)
     except UsageError as err:
         if in_sweep:
             raise  # this job fails, the sweep goes on, and Hydra reports it at the end
         raise SystemExit(str(err)) from None  # one line on stderr, exit status 1
 
 
-def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
+def _train(cfg: DictConfig, in_sweep: bool) -> tuple[Any, ...]:
+    """Validate, train and print; nothing is logged to MLflow yet."""
     inputs, targets = validate(cfg)
     init, rule, activation = cfg.init, cfg.rule, cfg.activation
     weights, bias = perceptron.initial_parameters(
@@ -56,18 +68,32 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
         tolerance=rule.tolerance or 0.0,
         order=cfg.order,
         seed=cfg.seed,
+        max_trace_rows=cfg.max_trace_rows,
     )
     table = separability.analyse(inputs, targets)
 
     # A sweep's console shows one line per job; the job's log file always gets everything.
     detail = logging.DEBUG if in_sweep else logging.INFO
     log.log(detail, console.setup(inputs, targets, weights, bias))
-    log.log(detail, "\n" + console.epoch_tables(result.trace) + "\n")
-    run_name = _run_name(cfg)
+    log.log(detail, "\n" + console.epoch_tables(result) + "\n")
     summary = console.outcome(result)
-    log.info(f"[{run_name}] {summary}" if in_sweep else summary)
+    log.info(f"[{_run_name(cfg)}] {summary}" if in_sweep else summary)
     log.log(detail, console.separability(table))
+    return inputs, targets, weights, bias, result, table
 
+
+def _record(
+    cfg: DictConfig,
+    hydra_cfg: Any,
+    in_sweep: bool,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    bias: float,
+    result: Any,
+    table: Any,
+) -> dict[str, Any]:
+    """Log the run to MLflow, and say where to look."""
     from runner import tracking  # imported once the config is known to be good
 
     out_dir = Path(hydra_cfg.runtime.output_dir)
@@ -77,23 +103,46 @@ def _run(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> dict[str, Any]:
     if hydra_cfg.output_subdir is not None:
         artifacts.append(out_dir / hydra_cfg.output_subdir)
 
-    shown_uri, experiment_name = cfg.mlflow.tracking_uri, cfg.mlflow.experiment_name
-    uri = tracking.absolute(shown_uri, hydra_cfg.runtime.cwd)
+    uri, tags = _destination(cfg, hydra_cfg, in_sweep)
+    params = _params(cfg, inputs, targets, weights, bias)
+    experiment, run_id = tracking.record_training(
+        uri, cfg.mlflow.experiment_name, _run_name(cfg), tags, params, result, table, artifacts
+    )
+    if not in_sweep:
+        for line in tracking.where_to_look(cfg.mlflow.tracking_uri, experiment, run_id):
+            log.info(line)
+    return {"epochs": result.epochs, "converged": result.converged, "updates": result.updates}
+
+
+def _record_failure(cfg: DictConfig, hydra_cfg: Any, error: Exception) -> None:
+    """In a sweep, a job that failed before its run was logged still gets a FAILED run, under
+    the sweep's parent, that says why; so the sweep's summary shows every job."""
+    from runner import tracking
+
+    try:
+        name = _run_name(cfg)
+    except Exception:  # the config may be too broken to name the run after it
+        name = " ".join(hydra_cfg.overrides.task) or "job"
+    try:
+        uri, tags = _destination(cfg, hydra_cfg, in_sweep=True)
+        tracking.record_failure(uri, cfg.mlflow.experiment_name, name, tags, error)
+    except Exception as unlogged:  # the job's own error is the one to report
+        log.warning("This job's failure could not be logged to MLflow: %s", unlogged)
+
+
+def _destination(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> tuple[str, dict[str, str]]:
+    """The store to log to (a relative sqlite path made absolute), and the run's sweep tags."""
+    from runner import tracking
+
+    uri = tracking.absolute(cfg.mlflow.tracking_uri, hydra_cfg.runtime.cwd)
     tags = {}
     if in_sweep:
         tags[tracking.JOB_NUM_TAG] = str(hydra_cfg.job.num)
         sweep_dir = Path(hydra_cfg.runtime.cwd, hydra_cfg.sweep.dir)
-        parent = parent_run(sweep_dir, uri, experiment_name)
+        parent = parent_run(sweep_dir, uri, cfg.mlflow.experiment_name)
         if parent is not None:
             tags[tracking.MLFLOW_PARENT_RUN_ID] = parent
-    params = _params(cfg, inputs, targets, weights, bias)
-    experiment, run_id = tracking.record_training(
-        uri, experiment_name, run_name, tags, params, result, table, artifacts
-    )
-    if not in_sweep:
-        for line in tracking.where_to_look(shown_uri, experiment, run_id):
-            log.info(line)
-    return {"epochs": result.epochs, "converged": result.converged, "updates": result.updates}
+    return uri, tags
 
 
 def _run_name(cfg: DictConfig) -> str:
@@ -131,5 +180,55 @@ def _params(
     return params
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _quiet_interrupt(kind: type, value: BaseException, traceback: Any) -> None:
+    """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
+    the interrupt, so a sweep's parent run ends KILLED: see runner/sweep.py.)"""
+    if issubclass(kind, KeyboardInterrupt):
+        print(f"Interrupted ({value or 'SIGINT'})", file=sys.stderr)
+    else:
+        sys.__excepthook__(kind, value, traceback)
+
+
+def cli() -> None:
+    """Hydra's app, with every error reported as its message, never as a Python traceback.
+
+    Hydra prints some errors with a traceback (a few of its own, from composing the config, and
+    any exception of ours it does not expect). With HYDRA_FULL_ERROR=1 Hydra raises them instead,
+    so they are caught and printed here; a user who sets HYDRA_FULL_ERROR=1 gets the traceback.
+    """
+    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        main()
+    except Exception as err:
+        if wants_traceback:
+            raise
+        raise SystemExit(_message(err)) from None
+    finally:
+        if not wants_traceback:
+            del os.environ["HYDRA_FULL_ERROR"]
+
+
+def _message(err: Exception) -> str:
+    """What Hydra would print for its errors; the error alone for a UsageError; for anything
+    else, the error with a hint to get its traceback."""
+    if isinstance(err, UsageError):
+        return str(err)
+    if isinstance(err, HydraException) or isinstance(err.__cause__, OmegaConfBaseException):
+        cause = err.__cause__
+        return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
+    given = " ".join(sys.argv[1:])
+    return (
+        f"Error: {type(err).__name__}: {err} (overrides: {given}; HYDRA_FULL_ERROR=1 shows the "
+        "traceback)"
+    )
+
+
 if __name__ == "__main__":
-    main()
+    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM ends runs KILLED, as Ctrl-C does
+    sys.excepthook = _quiet_interrupt
+    cli()

@@ -77,6 +77,7 @@ class RunnerConfig:
     seed: int = MISSING
     max_epochs: int = MISSING
     order: str = MISSING
+    max_trace_rows: Optional[int] = MISSING
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
@@ -92,6 +93,12 @@ def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
     _check(cfg.max_epochs >= 1, "max_epochs", cfg.max_epochs, "a whole number >= 1")
     _check(cfg.seed >= 0, "seed", cfg.seed, "a whole number >= 0")
     _check(cfg.order in ORDERS, "order", cfg.order, _one_of(ORDERS))
+    _check(
+        cfg.max_trace_rows is None or cfg.max_trace_rows >= 0,
+        "max_trace_rows",
+        cfg.max_trace_rows,
+        "null (keep every row) or a whole number >= 0",
+    )
     inputs, targets = _validate_gate(cfg.gate)
     _validate_rule(cfg.rule)
     _validate_activation(cfg.activation, cfg.gate.targets_encoding)

@@ -36,12 +36,18 @@ def setup(
     )
 
 
-def epoch_tables(trace: pd.DataFrame) -> str:
-    """The trace, one table per epoch."""
-    return "\n\n".join(
+def epoch_tables(result: Any) -> str:
+    """The trace of a perceptron.TrainResult, one table per epoch, and what was left out."""
+    tables = [
         f"Epoch {epoch}\n" + rows.to_string(index=False, float_format=number)
-        for epoch, rows in trace.groupby("epoch", sort=False)
-    )
+        for epoch, rows in result.trace.groupby("epoch", sort=False)
+    ]
+    if len(result.trace) < result.presented:
+        tables.append(
+            f"(the trace stops after {len(result.trace)} of {result.presented} rows, "
+            f"max_trace_rows; the per-epoch metrics cover all {result.epochs} epochs)"
+        )
+    return "\n\n".join(tables)
 
 
 def outcome(result: Any) -> str:

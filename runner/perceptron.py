@@ -84,6 +84,7 @@ class TrainResult:
     #                  classify every pattern
     stop_reason: str  # converged, max_epochs, cycle, tolerance, single_pass or diverged
     cycle_length: int | None = None  # epochs in the repeating cycle, when stop_reason is cycle
+    presented: int = 0  # patterns presented in all; the trace keeps the first max_trace_rows
 
     @property
     def epochs(self) -> int:
@@ -120,6 +121,7 @@ def train(
     tolerance: float = 0.0,
     order: str = "table",
     seed: int = 0,
+    max_trace_rows: int | None = None,
 ) -> TrainResult:
     """Train pattern by pattern; see the module's docstring for the rules.
 
@@ -133,6 +135,9 @@ def train(
     and for any rule when a weight overflows (diverged). With order="shuffle" the patterns are
     presented in a new order each epoch, drawn from a Generator seeded by `seed` (a stream apart
     from the one `initial_parameters` draws from).
+
+    The trace keeps the first `max_trace_rows` rows (all when None), so that a wide table over
+    many epochs stays within memory; the per-epoch results are always complete.
     """
     if order not in ORDERS:
         raise ValueError(f"unknown order {order!r}, expected one of {ORDERS}")
@@ -155,7 +160,7 @@ def train(
     yin0 = x @ w0 + b0  # the part of yin that the updates do not change
     seen: dict[bytes, int] = {}  # exact weight state at an epoch's start -> that epoch
     epochs, errors, mse, epoch_w, epoch_b = [], [], [], [], []
-    updates = 0
+    updates = kept = 0
     stop_reason, cycle_length = "max_epochs", None
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, last_epoch + 1):
@@ -188,7 +193,10 @@ def train(
                     row[3 * n + 5] = lr * d
                 row[n + 4 : 2 * n + 4] = w0 + lr * k
                 row[2 * n + 4] = b0 + lr * kb
-            epochs.append(rows)
+            room = n_rows if max_trace_rows is None else max_trace_rows - kept
+            if room > 0:
+                epochs.append(rows if room >= n_rows else rows[:room].copy())
+                kept += min(room, n_rows)
             errors.append(mistakes)
             mse.append(squared / n_rows)
             epoch_w.append(w0 + lr * k)
@@ -213,7 +221,7 @@ def train(
         with np.errstate(over="ignore", invalid="ignore"):
             converged = all(act(v) == ti for v, ti in zip(x @ w_end + b_end, t))
     return TrainResult(
-        trace=_trace_frame(np.concatenate(epochs), n),
+        trace=_trace_frame(np.concatenate(epochs) if epochs else np.empty((0, 3 * n + 6)), n),
         errors=np.array(errors),
         mse=np.array(mse),
         epoch_weights=np.array(epoch_w),
@@ -222,6 +230,7 @@ def train(
         converged=bool(converged),
         stop_reason=stop_reason,
         cycle_length=cycle_length,
+        presented=len(errors) * n_rows,
     )
 
 

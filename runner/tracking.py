@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +22,22 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
+from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 from runner.errors import UsageError
 
+# MLflow retries an unreachable server for minutes by default (7 retries, backoff factor 2,
+# 120 s per request). A run should fail fast instead; a value set by the user still wins.
+for _name, _value in {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}.items():
+    os.environ.setdefault(_name, _value)
+
 LOCAL_UI = "http://127.0.0.1:5000"
 JOB_NUM_TAG = "hydra.job.num"
+ERROR_TAG = "error"
 SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "stop_reason", "updates"]
 
 
@@ -60,8 +71,12 @@ def experiment_id(tracking_uri: str, name: str) -> str:
     In a local sqlite store its artifacts go to `mlartifacts/` beside the database file
     (under outputs/ by default) rather than MLflow's default ./mlruns.
     """
-    mlflow = client(tracking_uri)
-    found = mlflow.get_experiment_by_name(name)
+    try:
+        mlflow = client(tracking_uri)
+        found = mlflow.get_experiment_by_name(name)
+    except Exception as err:  # whatever keeps the store from opening: say it in one line
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {reason}") from None
     if found is not None and found.lifecycle_stage == "deleted":
         raise TrackingError(
             f"MLflow experiment {name!r} was deleted in {tracking_uri}: restore it in the MLflow "
@@ -94,16 +109,31 @@ def start_run(
 
 @contextmanager
 def ending(tracking_uri: str, run_id: str, status: str = "FINISHED") -> Iterator[None]:
-    """End the run with `status` when the block completes, KILLED on Ctrl-C, FAILED on error."""
+    """End the run with `status` when the block completes; KILLED on Ctrl-C or SIGTERM, FAILED
+    on an error, which is recorded on the run (tag `error`)."""
     try:
         yield
     except KeyboardInterrupt:
         end_run(tracking_uri, run_id, "KILLED")
         raise
-    except BaseException:
+    except BaseException as err:
+        client(tracking_uri).set_tag(run_id, ERROR_TAG, describe(err))
         end_run(tracking_uri, run_id, "FAILED")
         raise
     end_run(tracking_uri, run_id, status)
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_TAG_VAL_LENGTH]
+
+
+def record_failure(
+    tracking_uri: str, experiment_name: str, run_name: str, tags: Mapping[str, str], error: BaseException
+) -> None:
+    """A FAILED run for a job that failed before it had one, with the error as its tag."""
+    experiment = experiment_id(tracking_uri, experiment_name)
+    run_id = start_run(tracking_uri, experiment, run_name, {**tags, ERROR_TAG: describe(error)})
+    end_run(tracking_uri, run_id, "FAILED")
 
 
 def end_run(tracking_uri: str, run_id: str, status: str) -> None:
@@ -196,12 +226,13 @@ def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.
                 "stop_reason": p.get("stop_reason"),
                 "updates": _int_or_none(m.get("updates")),
                 "status": run.info.status,
+                "error": run.data.tags.get(ERROR_TAG, ""),
                 "run_id": run.info.run_id,
             }
         )
-    columns = ["job", "run_name", *SUMMARY_COLUMNS, "status", "run_id"]
+    columns = ["job", "run_name", *SUMMARY_COLUMNS, "status", "error", "run_id"]
     frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
-    return frame.astype({c: "Int64" for c in ("epochs", "converged", "updates")})
+    return frame.astype({c: "Int64" for c in ("seed", "epochs", "converged", "updates")})
 
 
 def _children(tracking_uri: str, experiment: str, parent_run_id: str) -> Iterable[Any]:

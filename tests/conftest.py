@@ -36,14 +36,14 @@ def run_in_process(*overrides: str, cwd: Path, monkeypatch) -> tuple[int, str]:
     import contextlib
     import io
 
-    from runner.__main__ import main
+    from runner.__main__ import cli
 
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(sys, "argv", ["runner", *overrides])
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         try:
-            main()
+            cli()
             status = 0
         except SystemExit as done:
             status = done.code

@@ -199,7 +199,8 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
         "updates": [int(r.data.metrics["updates"]) for r in sorted(children, key=_job)],
     }
     table = read_table(client, parent, "summary.json", tmp_path)
-    pd.testing.assert_frame_equal(table.drop(columns="status"), summary.drop(columns="status"))
+    kept = [c for c in summary.columns if c not in ("status", "error")]
+    pd.testing.assert_frame_equal(table[kept], summary[kept])
 
     # the console has one line per job and the summary; each job's log file has its trace
     assert "Epoch 1" not in proc.stdout
@@ -280,9 +281,15 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     assert proc.returncode != 0
     assert "Invalid config: lr=0.0 is not allowed" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    runs = all_runs(store(tmp_path))
-    statuses = sorted((r.info.run_name, r.info.status) for r in runs)
-    assert statuses == [("or lr=1 seed=0", "FINISHED"), ("sweep lr=0,1", "FAILED")]
+    runs = {r.info.run_name: r for r in all_runs(store(tmp_path))}
+    statuses = sorted((name, r.info.status) for name, r in runs.items())
+    assert statuses == [("or lr=0 seed=0", "FAILED"), ("or lr=1 seed=0", "FINISHED"), ("sweep lr=0,1", "FAILED")]
+    failed, parent = runs["or lr=0 seed=0"], runs["sweep lr=0,1"]
+    assert failed.data.tags["error"].startswith("ConfigError: Invalid config: lr=0.0 is not allowed")
+    assert failed.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id
+    summary = pd.read_csv(store(tmp_path).download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path)))
+    assert summary["status"].tolist() == ["FAILED", "FINISHED"]
+    assert summary["error"].fillna("").str.startswith("ConfigError").tolist() == [True, False]
 
 
 def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store, monkeypatch):

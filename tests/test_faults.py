@@ -1,0 +1,83 @@
+"""Faults and interrupts, for real: signals to a running sweep, a store that cannot be reached."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+SWEEP = ["-m", "gate=or,and,nand", "lr=0.5,1"]  # 6 jobs
+
+
+def runs_by_status(client: MlflowClient) -> dict[str, list]:
+    experiment = client.get_experiment_by_name("perceptron")
+    found: dict[str, list] = {}
+    for run in client.search_runs([experiment.experiment_id]) if experiment else []:
+        found.setdefault(run.info.status, []).append(run)
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp_path, new_store, signum):
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "runner", *SWEEP], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(runs_by_status(client).get("FINISHED", [])) < 2:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        time.sleep(0.1)
+    sweep.send_signal(signum)
+    sent = time.monotonic()
+    _, err = sweep.communicate(timeout=30)
+    assert time.monotonic() - sent < 10, "the sweep did not stop promptly"
+    assert sweep.returncode != 0
+    assert "Traceback" not in err and "Interrupted" in err
+
+    runs = runs_by_status(client)
+    assert "RUNNING" not in runs
+    (parent,) = [r for r in sum(runs.values(), []) if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    assert parent.info.status == "KILLED"
+    finished = runs["FINISHED"]
+    assert 2 <= len(finished) < 6
+    for run in finished:
+        assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"trace.csv", "trace.json"}
+        assert run.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id
+    assert all(r.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id for r in runs.get("KILLED", []) if r is not parent)
+
+    if signum == signal.SIGINT:  # the same command again makes a whole new sweep
+        again = run_cli(*SWEEP, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        new_parent = [r for r in runs_by_status(client)["FINISHED"] if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+        (new_parent,) = new_parent
+        children = client.search_runs(
+            [new_parent.info.experiment_id], f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{new_parent.info.run_id}'"
+        )
+        assert sorted(r.info.status for r in children) == ["FINISHED"] * 6
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["http://127.0.0.1:9", "sqlite:////etc/hostname/mlflow.db"],
+    ids=["closed port", "unwritable folder"],
+)
+def test_a_store_that_cannot_be_used_fails_fast_with_one_line(tmp_path, where):
+    start = time.monotonic()
+    proc = run_cli(cwd=tmp_path, env={"MLFLOW_TRACKING_URI": where})
+    assert time.monotonic() - start < 15
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Cannot use the MLflow tracking store {where}: ")
