@@ -67,6 +67,10 @@ def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp
             [new_parent.info.experiment_id], f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{new_parent.info.run_id}'"
         )
         assert sorted(r.info.status for r in children) == ["FINISHED"] * 6
+        # the same config and seed give the same trace, byte for byte
+        first, second = sorted((tmp_path / "outputs" / "multirun").glob("*/*"))
+        for job in sorted(p.parent.name for p in first.glob("*/trace.csv")):
+            assert (first / job / "trace.csv").read_bytes() == (second / job / "trace.csv").read_bytes()
 
 
 @pytest.mark.parametrize(
