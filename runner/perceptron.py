@@ -15,7 +15,7 @@ takes exactly the steps lr=1 takes), and a weight state seen before is recognise
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -146,7 +146,9 @@ def train(
     w0 = np.asarray(weights, dtype=float)
     b0 = float(bias)
     n_rows, n = x.shape
-    act = activation_function(activation, theta, off=0.0 if binary_targets else -1.0)
+    off = 0.0 if binary_targets else -1.0
+    act = activation_function(activation, theta, off)
+    act_many = _vectorised(activation, theta, off)
     delta = rule_function(rule, binary_targets)
     shuffler = (
         np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
@@ -171,32 +173,20 @@ def train(
                     break
                 seen[state] = epoch
             k_start, kb_start = k.copy(), kb
-            order_rows = shuffler.permutation(n_rows) if shuffler is not None else range(n_rows)
-            rows = np.zeros((n_rows, 3 * n + 6))
+            order_rows = shuffler.permutation(n_rows) if shuffler is not None else np.arange(n_rows)
+            room = n_rows if max_trace_rows is None else max(0, max_trace_rows - kept)
+            rows = np.zeros((min(room, n_rows), 3 * n + 6))
             rows[:, 0] = epoch
-            mistakes, squared = 0, 0.0
-            for r, i in enumerate(order_rows):
-                xi, ti = x[i], t[i]
-                yin = yin0[i] + lr * (kb + xi @ k)
-                y = act(yin)
-                d = delta(ti, y, yin)
-                row = rows[r]
-                row[1 : n + 1] = xi
-                row[n + 1 : n + 4] = ti, yin, y
-                mistakes += y != ti
-                squared += (ti - yin) ** 2
-                if d != 0:
-                    updates += 1
-                    k += d * xi
-                    kb += d
-                    row[2 * n + 5 : 3 * n + 5] = lr * d * xi
-                    row[3 * n + 5] = lr * d
-                row[n + 4 : 2 * n + 4] = w0 + lr * k
-                row[2 * n + 4] = b0 + lr * kb
-            room = n_rows if max_trace_rows is None else max_trace_rows - kept
-            if room > 0:
-                epochs.append(rows if room >= n_rows else rows[:room].copy())
-                kept += min(room, n_rows)
+            args = (x, t, yin0, order_rows, k, lr, rows, w0, b0)
+            if rule == "perceptron":
+                kb, mistakes, squared = _mistake_driven_pass(*args, kb, act_many, binary_targets)
+                updates += mistakes  # a perceptron mistake always changes the weights
+            else:
+                kb, mistakes, squared, changed = _row_by_row_pass(*args, kb, act, delta)
+                updates += changed
+            if len(rows):
+                epochs.append(rows)
+                kept += len(rows)
             errors.append(mistakes)
             mse.append(squared / n_rows)
             epoch_w.append(w0 + lr * k)
@@ -232,6 +222,93 @@ def train(
         cycle_length=cycle_length,
         presented=len(errors) * n_rows,
     )
+
+
+def _vectorised(name: str, theta: float, off: float) -> Callable[[np.ndarray], np.ndarray]:
+    """`activation_function` over an array of net inputs."""
+    if name == "band":
+        return lambda yin: np.where(yin > theta, 1.0, np.where(yin < -theta, -1.0, 0.0))
+    return lambda yin: np.where(yin >= 0, 1.0, off)
+
+
+def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act_many, binary_targets):
+    """One epoch of the perceptron rule, computing the rows between two mistakes together.
+
+    The weights change only on a mistake, so the net inputs of a run of rows can be computed at
+    once with the current weights; a chunk of rows is examined at a time, its size following
+    the distance between mistakes. Returns the bias count, the mistakes and Σ(t − yin)².
+    """
+    xo, to, base = x[order], t[order], yin0[order]
+    n_rows, n = xo.shape
+    i, chunk, mistakes, squared = 0, 16, 0, 0.0
+    while i < n_rows:
+        end = min(n_rows, i + chunk)
+        yin = base[i:end] + lr * (kb + xo[i:end] @ k)
+        y = act_many(yin)
+        wrong = np.flatnonzero(y != to[i:end])
+        right = wrong[0] if len(wrong) else end - i  # rows i .. i+right-1 need no update
+        squared += float(((to[i : i + right] - yin[:right]) ** 2).sum())
+        if i < len(rows):
+            w = w0 + lr * k
+            stop = i + right
+            block = rows[i : min(stop, len(rows))]
+            m = len(block)
+            block[:, 1 : n + 1] = xo[i : i + m]
+            block[:, n + 1] = to[i : i + m]
+            block[:, n + 2] = yin[:m]
+            block[:, n + 3] = y[:m]
+            block[:, n + 4 : 2 * n + 4] = w
+            block[:, 2 * n + 4] = b0 + lr * kb
+        if not len(wrong):
+            i, chunk = end, chunk * 2
+            continue
+        j = i + right
+        tj, yj = to[j], y[right]
+        d = tj - yj if binary_targets else tj
+        k += d * xo[j]
+        kb += d
+        mistakes += 1
+        squared += float((tj - yin[right]) ** 2)
+        if j < len(rows):
+            row = rows[j]
+            row[1 : n + 1] = xo[j]
+            row[n + 1 : n + 4] = tj, yin[right], yj
+            row[n + 4 : 2 * n + 4] = w0 + lr * k
+            row[2 * n + 4] = b0 + lr * kb
+            row[2 * n + 5 : 3 * n + 5] = lr * d * xo[j]
+            row[3 * n + 5] = lr * d
+        i, chunk = j + 1, max(16, 2 * right)
+    return kb, mistakes, squared
+
+
+def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
+    """One epoch of a rule that may change the weights on every row (hebb, adaline).
+
+    Returns the bias count, the mistakes, Σ(t − yin)² and the rows that changed the weights.
+    """
+    n = x.shape[1]
+    mistakes, squared, changed = 0, 0.0, 0
+    for r, i in enumerate(order):
+        xi, ti = x[i], t[i]
+        yin = yin0[i] + lr * (kb + xi @ k)
+        y = act(yin)
+        d = delta(ti, y, yin)
+        mistakes += y != ti
+        squared += (ti - yin) ** 2
+        if d != 0:
+            changed += 1
+            k += d * xi
+            kb += d
+        if r < len(rows):
+            row = rows[r]
+            row[1 : n + 1] = xi
+            row[n + 1 : n + 4] = ti, yin, y
+            row[n + 4 : 2 * n + 4] = w0 + lr * k
+            row[2 * n + 4] = b0 + lr * kb
+            if d != 0:
+                row[2 * n + 5 : 3 * n + 5] = lr * d * xi
+                row[3 * n + 5] = lr * d
+    return kb, mistakes, squared, changed
 
 
 def _integral(values: np.ndarray) -> bool:
