@@ -148,7 +148,7 @@ def train(
     n_rows, n = x.shape
     off = 0.0 if binary_targets else -1.0
     act = activation_function(activation, theta, off)
-    act_many = _vectorised(activation, theta, off)
+    is_wrong = _mistakes_of(activation, theta)
     delta = rule_function(rule, binary_targets)
     shuffler = (
         np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
@@ -173,13 +173,15 @@ def train(
                     break
                 seen[state] = epoch
             k_start, kb_start = k.copy(), kb
-            order_rows = shuffler.permutation(n_rows) if shuffler is not None else np.arange(n_rows)
+            order_rows = shuffler.permutation(n_rows) if shuffler is not None else None
             room = n_rows if max_trace_rows is None else max(0, max_trace_rows - kept)
             rows = np.zeros((min(room, n_rows), 3 * n + 6))
             rows[:, 0] = epoch
             args = (x, t, yin0, order_rows, k, lr, rows, w0, b0)
             if rule == "perceptron":
-                kb, mistakes, squared = _mistake_driven_pass(*args, kb, act_many, binary_targets)
+                kb, mistakes, squared = _mistake_driven_pass(
+                    *args, kb, act, is_wrong, binary_targets
+                )
                 updates += mistakes  # a perceptron mistake always changes the weights
             else:
                 kb, mistakes, squared, changed = _row_by_row_pass(*args, kb, act, delta)
@@ -224,28 +226,32 @@ def train(
     )
 
 
-def _vectorised(name: str, theta: float, off: float) -> Callable[[np.ndarray], np.ndarray]:
-    """`activation_function` over an array of net inputs."""
-    if name == "band":
-        return lambda yin: np.where(yin > theta, 1.0, np.where(yin < -theta, -1.0, 0.0))
-    return lambda yin: np.where(yin >= 0, 1.0, off)
+def _mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Which net inputs give a wrong output, for an array of them: Y != t without computing Y.
+
+    step: Y = 1 exactly when yin >= 0, and t is on exactly when t > 0 (bipolar or binary);
+    band (bipolar): Y = t exactly when t·yin > θ.
+    """
+    if activation == "band":
+        return lambda yin, t: t * yin <= theta
+    return lambda yin, t: (yin >= 0) != (t > 0)
 
 
-def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act_many, binary_targets):
-    """One epoch of the perceptron rule, computing the rows between two mistakes together.
+def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wrong, binary_targets):
+    """One epoch of the perceptron rule, computing the rows between two mistakes together;
+    `order` is the epoch's permutation of the rows, or None for table order.
 
     The weights change only on a mistake, so the net inputs of a run of rows can be computed at
     once with the current weights; a chunk of rows is examined at a time, its size following
     the distance between mistakes. Returns the bias count, the mistakes and Σ(t − yin)².
     """
-    xo, to, base = x[order], t[order], yin0[order]
+    xo, to, base = (x, t, yin0) if order is None else (x[order], t[order], yin0[order])
     n_rows, n = xo.shape
     i, chunk, mistakes, squared = 0, 16, 0, 0.0
     while i < n_rows:
         end = min(n_rows, i + chunk)
         yin = base[i:end] + lr * (kb + xo[i:end] @ k)
-        y = act_many(yin)
-        wrong = np.flatnonzero(y != to[i:end])
+        wrong = np.flatnonzero(is_wrong(yin, to[i:end]))
         right = wrong[0] if len(wrong) else end - i  # rows i .. i+right-1 need no update
         squared += float(((to[i : i + right] - yin[:right]) ** 2).sum())
         if i < len(rows):
@@ -256,14 +262,14 @@ def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act_many, b
             block[:, 1 : n + 1] = xo[i : i + m]
             block[:, n + 1] = to[i : i + m]
             block[:, n + 2] = yin[:m]
-            block[:, n + 3] = y[:m]
+            block[:, n + 3] = to[i : i + m]  # right, so Y = T
             block[:, n + 4 : 2 * n + 4] = w
             block[:, 2 * n + 4] = b0 + lr * kb
         if not len(wrong):
             i, chunk = end, chunk * 2
             continue
         j = i + right
-        tj, yj = to[j], y[right]
+        tj, yj = to[j], act(yin[right])
         d = tj - yj if binary_targets else tj
         k += d * xo[j]
         kb += d
@@ -288,7 +294,7 @@ def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
     """
     n = x.shape[1]
     mistakes, squared, changed = 0, 0.0, 0
-    for r, i in enumerate(order):
+    for r, i in enumerate(range(len(x)) if order is None else order):
         xi, ti = x[i], t[i]
         yin = yin0[i] + lr * (kb + xi @ k)
         y = act(yin)
