@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-import pandas as pd
 
 
 def number(value: float) -> str:

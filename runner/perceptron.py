@@ -15,7 +15,7 @@ takes exactly the steps lr=1 takes), and a weight state seen before is recognise
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd

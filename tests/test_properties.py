@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow import MlflowClient
@@ -92,7 +91,7 @@ def quoted(text: str) -> str:
 scalars = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.integers(-3, 20).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda v: repr(v).replace("inf", "inf")),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["null", "true", "false", "nan", "-inf", "1e308", "table", "shuffle", "binary",
                      "bipolar", "or", "xor", "custom", "band", "adaline", "???", ""]),
     st.text(max_size=40).map(quoted),
