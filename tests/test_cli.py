@@ -216,7 +216,7 @@ def _job(run) -> int:
 
 
 def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_artifact(
-    tmp_path, new_store
+    tmp_path, new_store, monkeypatch
 ):
     """A gate file of the user's (here in a folder added with --config-dir) with a big table."""
     rows = [[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]] * 120  # 6,240 characters as JSON
@@ -227,12 +227,13 @@ def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_
         f"inputs: {json.dumps(rows)}\ntargets: {json.dumps(targets)}\n"
     )
     new_store(tmp_path / "chosen.db")
-    proc = run_cli(
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
+    status, said = run_in_process(
         "--config-dir", str(tmp_path / "extra"), "gate=big_or", "max_epochs=1",
         f"mlflow.tracking_uri=sqlite:///{tmp_path / 'chosen.db'}",
-        cwd=tmp_path, env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'env.db'}"},
+        cwd=tmp_path, monkeypatch=monkeypatch,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert status == 0, said
     assert not (tmp_path / "env.db").exists()
     (run,) = all_runs(store(tmp_path, "chosen.db"))
     assert run.info.run_name == "big_or lr=1 seed=0"
@@ -305,15 +306,15 @@ def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store, monkeypatc
     assert client.search_runs([client.get_experiment_by_name("perceptron").experiment_id]) == []
 
 
-def test_fausett_example_from_the_command_line(tmp_path, new_store):
+def test_fausett_example_from_the_command_line(tmp_path, new_store, monkeypatch):
     new_store(tmp_path / "outputs" / "mlflow.db")
-    proc = run_cli(
+    status, said = run_in_process(
         "gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]", "gate.targets=[1,-1,-1,-1]",
         "activation=band", "activation.theta=0.2", "init.weights=[0,0]", "init.bias=0",
-        cwd=tmp_path,
+        cwd=tmp_path, monkeypatch=monkeypatch,
     )
-    assert proc.returncode == 0, proc.stderr
-    assert "Converged after 10 epochs with 22 updates: final W = (2, 3), b = -4" in proc.stdout
+    assert status == 0, said
+    assert "Converged after 10 epochs with 22 updates: final W = (2, 3), b = -4" in said
     (run,) = all_runs(store(tmp_path))
     assert run.info.run_name == "custom band θ=0.2 lr=1 seed=0"
     p, m = run.data.params, run.data.metrics
