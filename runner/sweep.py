@@ -54,7 +54,10 @@ class MlflowSweep(Callback):
             uri,
             experiment,
             run_name=" ".join(["sweep", *overrides]),
-            tags={"sweep.dir": str(sweep_dir.resolve()), "sweep.overrides": " ".join(overrides)},
+            tags={
+                tracking.SWEEP_TAG: str(sweep_dir.resolve()),
+                "sweep.overrides": " ".join(overrides),
+            },
         )
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / PARENT_FILE).write_text(

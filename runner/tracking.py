@@ -38,6 +38,7 @@ for _name, _value in {
 LOCAL_UI = "http://127.0.0.1:5000"
 JOB_NUM_TAG = "hydra.job.num"
 ERROR_TAG = "error"
+SWEEP_TAG = "sweep.dir"  # on a sweep's parent run
 SUMMARY_COLUMNS = ["gate", "lr", "seed", "epochs", "converged", "stop_reason", "updates"]
 
 
@@ -233,6 +234,31 @@ def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.
     columns = ["job", "run_name", *SUMMARY_COLUMNS, "status", "error", "run_id"]
     frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
     return frame.astype({c: "Int64" for c in ("seed", "epochs", "converged", "updates")})
+
+
+def find_sweep(tracking_uri: str, experiment_name: str, parent_run_id: str | None) -> tuple[str, str, str]:
+    """The experiment id, parent run id and name of a sweep: the given one, or the latest."""
+    mlflow = client(tracking_uri)
+    try:
+        found = mlflow.get_experiment_by_name(experiment_name)
+    except Exception as err:
+        raise TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {err}") from None
+    if found is None:
+        raise TrackingError(f"No MLflow experiment {experiment_name!r} in {tracking_uri}")
+    if parent_run_id:
+        try:
+            run = mlflow.get_run(parent_run_id)
+        except MlflowException:
+            raise TrackingError(f"No run {parent_run_id} in {tracking_uri}") from None
+    else:
+        latest = mlflow.search_runs(
+            [found.experiment_id], f"tags.`{SWEEP_TAG}` LIKE '%'", max_results=1,
+            order_by=["attributes.start_time DESC"],
+        )
+        if not latest:
+            raise TrackingError(f"No sweep in experiment {experiment_name!r} of {tracking_uri}")
+        run = latest[0]
+    return run.info.experiment_id, run.info.run_id, run.info.run_name
 
 
 def _children(tracking_uri: str, experiment: str, parent_run_id: str) -> Iterable[Any]:

@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from conftest import GATES, run_cli, run_in_process
-from runner import perceptron
+from runner import perceptron, report
 from runner.perceptron import trace_columns
 
 pytestmark = pytest.mark.slow
@@ -155,7 +155,7 @@ def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
     assert (shuffled.data.metrics["epochs"], shuffled.data.metrics["cycle_length"]) == (20, 0)
 
 
-def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
+def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store, capsys):
     """Also: MLFLOW_TRACKING_URI wins over the default store, and random initial weights."""
     team_store = new_store(tmp_path / "team.db")
     proc = run_cli(
@@ -202,8 +202,22 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store):
     kept = [c for c in summary.columns if c not in ("status", "error")]
     pd.testing.assert_frame_equal(table[kept], summary[kept])
 
+    # the report command reads the same sweep back
+    report.main(["--tracking-uri", team_store, "--csv", str(tmp_path / "report"),
+                 "--markdown", str(tmp_path / "report.md")])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"sweep gate=or,xor lr=0.5,1 max_epochs=10 (parent run {parent.info.run_id}): 4 runs")
+    tables = report.pivots(summary.assign(status="FINISHED"))
+    assert tables["share converged"].to_dict() == {0.5: {"or": 1.0, "xor": 0.0}, 1.0: {"or": 1.0, "xor": 0.0}}
+    assert tables["epochs (mean ± sd over seeds)"].loc["xor", 1.0] == f"{summary['epochs'].iloc[3]:.1f} ± 0.0"
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "epochs.csv", "runs_per_cell.csv", "share_converged.csv", "summary.csv",
+    ]
+    assert "## share converged" in (tmp_path / "report.md").read_text()
+
     # the console has one line per job and the summary; each job's log file has its trace
     assert "Epoch 1" not in proc.stdout
+    assert "[or lr=1 seed=0] Converged" in proc.stdout
     assert "[xor lr=1 seed=0] Not converged: the weights repeat every" in proc.stdout
     assert "Sweep of 4 runs" in proc.stdout and "(2 converged)" in proc.stdout
     assert f"/runs/{parent.info.run_id}" in proc.stdout
@@ -347,3 +361,14 @@ def test_rules_encodings_widths_and_order_reach_mlflow_from_a_sweep(tmp_path, ne
     assert mse[-1] < mse[0]
     trace = pd.read_csv(client.download_artifacts(adaline.info.run_id, "trace.csv", str(tmp_path)))
     assert list(trace.columns) == trace_columns(3)
+
+
+def test_the_report_says_when_there_is_no_sweep(tmp_path, new_store):
+    uri = new_store(tmp_path / "empty.db")
+    MlflowClient(tracking_uri=uri).create_experiment("perceptron")
+    with pytest.raises(SystemExit) as stop:
+        report.main(["--tracking-uri", uri])
+    assert str(stop.value) == f"No sweep in experiment 'perceptron' of {uri}"
+    with pytest.raises(SystemExit) as stop:
+        report.main(["--tracking-uri", uri, "--experiment", "other"])
+    assert str(stop.value) == f"No MLflow experiment 'other' in {uri}"
