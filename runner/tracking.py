@@ -76,8 +76,7 @@ def experiment_id(tracking_uri: str, name: str) -> str:
         mlflow = client(tracking_uri)
         found = mlflow.get_experiment_by_name(name)
     except Exception as err:  # whatever keeps the store from opening: say it in one line
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {reason}") from None
+        raise _unusable(tracking_uri, err) from None
     if found is not None and found.lifecycle_stage == "deleted":
         raise TrackingError(
             f"MLflow experiment {name!r} was deleted in {tracking_uri}: restore it in the MLflow "
@@ -92,6 +91,11 @@ def experiment_id(tracking_uri: str, name: str) -> str:
         if found is None:
             raise
         return found.experiment_id
+
+
+def _unusable(tracking_uri: str, error: Exception) -> TrackingError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {reason}")
 
 
 def _artifact_location(tracking_uri: str) -> str | None:
@@ -238,11 +242,11 @@ def sweep_summary(tracking_uri: str, experiment: str, parent_run_id: str) -> pd.
 
 def find_sweep(tracking_uri: str, experiment_name: str, parent_run_id: str | None) -> tuple[str, str, str]:
     """The experiment id, parent run id and name of a sweep: the given one, or the latest."""
-    mlflow = client(tracking_uri)
     try:
+        mlflow = client(tracking_uri)
         found = mlflow.get_experiment_by_name(experiment_name)
     except Exception as err:
-        raise TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {err}") from None
+        raise _unusable(tracking_uri, err) from None
     if found is None:
         raise TrackingError(f"No MLflow experiment {experiment_name!r} in {tracking_uri}")
     if parent_run_id:
