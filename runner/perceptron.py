@@ -161,7 +161,7 @@ def train(
     k, kb = np.zeros(n), 0.0
     yin0 = x @ w0 + b0  # the part of yin that the updates do not change
     seen: dict[bytes, int] = {}  # exact weight state at an epoch's start -> that epoch
-    epochs, errors, mse, epoch_w, epoch_b = [], [], [], [], []
+    kept_rows, errors, mse, epoch_w, epoch_b = [], [], [], [], []
     updates = kept = 0
     stop_reason, cycle_length = "max_epochs", None
     with np.errstate(over="ignore", invalid="ignore"):
@@ -179,15 +179,13 @@ def train(
             rows[:, 0] = epoch
             args = (x, t, yin0, order_rows, k, lr, rows, w0, b0)
             if rule == "perceptron":
-                kb, mistakes, squared = _mistake_driven_pass(
-                    *args, kb, act, is_wrong, binary_targets
-                )
+                kb, mistakes, squared = _mistake_driven_pass(*args, kb, act, is_wrong, delta)
                 updates += mistakes  # a perceptron mistake always changes the weights
             else:
                 kb, mistakes, squared, changed = _row_by_row_pass(*args, kb, act, delta)
                 updates += changed
             if len(rows):
-                epochs.append(rows)
+                kept_rows.append(rows)
                 kept += len(rows)
             errors.append(mistakes)
             mse.append(squared / n_rows)
@@ -213,7 +211,7 @@ def train(
         with np.errstate(over="ignore", invalid="ignore"):
             converged = all(act(v) == ti for v, ti in zip(x @ w_end + b_end, t))
     return TrainResult(
-        trace=_trace_frame(np.concatenate(epochs) if epochs else np.empty((0, 3 * n + 6)), n),
+        trace=_trace_frame(np.concatenate(kept_rows) if kept_rows else np.empty((0, 3 * n + 6)), n),
         errors=np.array(errors),
         mse=np.array(mse),
         epoch_weights=np.array(epoch_w),
@@ -237,7 +235,7 @@ def _mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndar
     return lambda yin, t: (yin >= 0) != (t > 0)
 
 
-def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wrong, binary_targets):
+def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wrong, delta):
     """One epoch of the perceptron rule, computing the rows between two mistakes together;
     `order` is the epoch's permutation of the rows, or None for table order.
 
@@ -255,34 +253,26 @@ def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wro
         right = wrong[0] if len(wrong) else end - i  # rows i .. i+right-1 need no update
         squared += float(((to[i : i + right] - yin[:right]) ** 2).sum())
         if i < len(rows):
-            w = w0 + lr * k
-            stop = i + right
-            block = rows[i : min(stop, len(rows))]
+            block = rows[i : min(i + right, len(rows))]
             m = len(block)
             block[:, 1 : n + 1] = xo[i : i + m]
             block[:, n + 1] = to[i : i + m]
             block[:, n + 2] = yin[:m]
             block[:, n + 3] = to[i : i + m]  # right, so Y = T
-            block[:, n + 4 : 2 * n + 4] = w
+            block[:, n + 4 : 2 * n + 4] = w0 + lr * k
             block[:, 2 * n + 4] = b0 + lr * kb
         if not len(wrong):
             i, chunk = end, chunk * 2
             continue
-        j = i + right
-        tj, yj = to[j], act(yin[right])
-        d = tj - yj if binary_targets else tj
+        j, yj = i + right, yin[right]
+        y = act(yj)
+        d = delta(to[j], y, yj)
         k += d * xo[j]
         kb += d
         mistakes += 1
-        squared += float((tj - yin[right]) ** 2)
+        squared += float((to[j] - yj) ** 2)
         if j < len(rows):
-            row = rows[j]
-            row[1 : n + 1] = xo[j]
-            row[n + 1 : n + 4] = tj, yin[right], yj
-            row[n + 4 : 2 * n + 4] = w0 + lr * k
-            row[2 * n + 4] = b0 + lr * kb
-            row[2 * n + 5 : 3 * n + 5] = lr * d * xo[j]
-            row[3 * n + 5] = lr * d
+            _write_row(rows[j], xo[j], to[j], yj, y, w0 + lr * k, b0 + lr * kb, lr * d)
         i, chunk = j + 1, max(16, 2 * right)
     return kb, mistakes, squared
 
@@ -292,7 +282,6 @@ def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
 
     Returns the bias count, the mistakes, Σ(t − yin)² and the rows that changed the weights.
     """
-    n = x.shape[1]
     mistakes, squared, changed = 0, 0.0, 0
     for r, i in enumerate(range(len(x)) if order is None else order):
         xi, ti = x[i], t[i]
@@ -306,15 +295,19 @@ def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
             k += d * xi
             kb += d
         if r < len(rows):
-            row = rows[r]
-            row[1 : n + 1] = xi
-            row[n + 1 : n + 4] = ti, yin, y
-            row[n + 4 : 2 * n + 4] = w0 + lr * k
-            row[2 * n + 4] = b0 + lr * kb
-            if d != 0:
-                row[2 * n + 5 : 3 * n + 5] = lr * d * xi
-                row[3 * n + 5] = lr * d
+            _write_row(rows[r], xi, ti, yin, y, w0 + lr * k, b0 + lr * kb, lr * d)
     return kb, mistakes, squared, changed
+
+
+def _write_row(row: np.ndarray, x, t, yin, y, w, b, step: float) -> None:
+    """One trace row: X, T, yin, Y, the weights and bias after the row, and ΔW = step·x, Δb = step."""
+    n = len(x)
+    row[1 : n + 1] = x
+    row[n + 1 : n + 4] = t, yin, y
+    row[n + 4 : 2 * n + 4] = w
+    row[2 * n + 4] = b
+    row[2 * n + 5 : 3 * n + 5] = step * x
+    row[3 * n + 5] = step
 
 
 def _integral(values: np.ndarray) -> bool:
