@@ -167,11 +167,12 @@ def record_training(
     mlflow = client(tracking_uri)
     with ending(tracking_uri, run_id):
         flat = {**dict(_flatten(params)), "stop_reason": result.stop_reason}
-        too_long = {k: v for k, v in flat.items() if len(_param_text(v)) > MAX_PARAM_VAL_LENGTH}
+        texts = {k: _param_text(v) for k, v in flat.items()}  # a big table is serialised once
+        too_long = {k: flat[k] for k, text in texts.items() if len(text) > MAX_PARAM_VAL_LENGTH}
         now = int(time.time() * 1000)
         mlflow.log_batch(
             run_id,
-            params=[Param(k, _param_text(v)) for k, v in flat.items() if k not in too_long],
+            params=[Param(k, text) for k, text in texts.items() if k not in too_long],
             metrics=[Metric(k, v, now, step) for k, v, step in _metrics(result, table)],
         )
         if too_long:
@@ -185,7 +186,7 @@ def record_training(
     return experiment, run_id
 
 
-def _flatten(params: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str]]:
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
     for key, value in params.items():
         if isinstance(value, Mapping):
             yield from _flatten(value, f"{prefix}{key}.")
