@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 
-
 def number(value: float) -> str:
     """A number as people write it: 1 rather than 1.0, 0.1 rather than 0.1000000000000000055."""
     return f"{value:g}"
