@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from runner import console, perceptron, separability
 from runner.config import validate
 from runner.errors import UsageError
-from runner.sweep import parent_run
+from runner.sweep import parent_run, progress
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -76,8 +76,8 @@ def _train(cfg: DictConfig, in_sweep: bool) -> tuple[Any, ...]:
     detail = logging.DEBUG if in_sweep else logging.INFO
     log.log(detail, console.setup(inputs, targets, weights, bias))
     log.log(detail, "\n" + console.epoch_tables(result) + "\n")
-    summary = console.outcome(result)
-    log.info(f"[{_run_name(cfg)}] {summary}" if in_sweep else summary)
+    if not in_sweep:  # a sweep's job says it once logged, with the sweep's progress
+        log.info(console.outcome(result))
     log.log(detail, console.separability(table))
     return inputs, targets, weights, bias, result, table
 
@@ -102,16 +102,47 @@ def _record(
     artifacts = [trace_csv]
     if hydra_cfg.output_subdir is not None:
         artifacts.append(out_dir / hydra_cfg.output_subdir)
+    if cfg.plots:
+        artifacts.append(_plot(out_dir / "plots", inputs, targets, weights, bias, result, cfg))
 
     uri, tags = _destination(cfg, hydra_cfg, in_sweep)
     params = _params(cfg, inputs, targets, weights, bias)
     experiment, run_id = tracking.record_training(
         uri, cfg.mlflow.experiment_name, _run_name(cfg), tags, params, result, table, artifacts
     )
-    if not in_sweep:
+    if in_sweep:
+        log.info(f"{progress(_sweep_dir(hydra_cfg))} {_run_name(cfg)}: {console.outcome(result)}")
+    else:
         for line in tracking.where_to_look(cfg.mlflow.tracking_uri, experiment, run_id):
             log.info(line)
-    return {"epochs": result.epochs, "converged": result.converged, "updates": result.updates}
+    return objective(result, cfg.max_epochs)
+
+
+def _plot(
+    folder: Path,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    bias: float,
+    result: Any,
+    cfg: DictConfig,
+) -> Path:
+    """The run's PNGs: errors per epoch, and for a 2-input table its decision lines."""
+    from runner import plots  # matplotlib is imported only by runs that draw
+
+    folder.mkdir(exist_ok=True)
+    plots.errors_per_epoch(result.errors, folder / "errors.png")
+    if inputs.shape[1] == 2:
+        theta = cfg.activation.theta or 0.0
+        plots.decision_lines(inputs, targets, (weights, bias), result.epoch_weights,
+                             result.epoch_bias, theta, folder / "decision_lines.png")
+    return folder
+
+
+def objective(result: Any, max_epochs: int) -> float:
+    """What the app returns to Hydra, for a sweeper that searches (Optuna) to minimise: the
+    epochs to converge, or max_epochs + 1 for a run that did not converge."""
+    return float(result.epochs if result.converged else max_epochs + 1)
 
 
 def _record_failure(cfg: DictConfig, hydra_cfg: Any, error: Exception) -> None:
@@ -128,6 +159,7 @@ def _record_failure(cfg: DictConfig, hydra_cfg: Any, error: Exception) -> None:
         tracking.record_failure(uri, cfg.mlflow.experiment_name, name, tags, error)
     except Exception as unlogged:  # the job's own error is the one to report
         log.warning("This job's failure could not be logged to MLflow: %s", unlogged)
+    log.info(f"{progress(_sweep_dir(hydra_cfg))} {name}: failed: {error}")
 
 
 def _destination(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> tuple[str, dict[str, str]]:
@@ -138,11 +170,14 @@ def _destination(cfg: DictConfig, hydra_cfg: Any, in_sweep: bool) -> tuple[str, 
     tags = {}
     if in_sweep:
         tags[tracking.JOB_NUM_TAG] = str(hydra_cfg.job.num)
-        sweep_dir = Path(hydra_cfg.runtime.cwd, hydra_cfg.sweep.dir)
-        parent = parent_run(sweep_dir, uri, cfg.mlflow.experiment_name)
+        parent = parent_run(_sweep_dir(hydra_cfg), uri, cfg.mlflow.experiment_name)
         if parent is not None:
             tags[tracking.MLFLOW_PARENT_RUN_ID] = parent
     return uri, tags
+
+
+def _sweep_dir(hydra_cfg: Any) -> Path:
+    return Path(hydra_cfg.runtime.cwd, hydra_cfg.sweep.dir)
 
 
 def _run_name(cfg: DictConfig) -> str:

@@ -78,6 +78,7 @@ class RunnerConfig:
     max_epochs: int = MISSING
     order: str = MISSING
     max_trace_rows: Optional[int] = MISSING
+    plots: bool = MISSING
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 

@@ -15,24 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from runner import tracking
+from runner.pivots import file_stem, markdown, pivots
 
 DEFAULT_STORE = "sqlite:///outputs/mlflow.db"
-
-
-def pivots(summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """gate × lr tables over the finished runs of a sweep summary (tracking.sweep_summary)."""
-    done = summary[summary["status"] == "FINISHED"].astype({"epochs": float, "converged": float})
-    by = {"index": "gate", "columns": "lr"}
-    mean = done.pivot_table(values="epochs", aggfunc="mean", **by)
-    spread = done.pivot_table(values="epochs", aggfunc="std", **by).reindex_like(mean)
-    epochs = mean.round(2).astype(str) + " ± " + spread.fillna(0).round(2).astype(str)
-    converged = done.pivot_table(values="converged", aggfunc="mean", **by).round(2)
-    runs = done.pivot_table(values="epochs", aggfunc="count", **by)
-    return {"epochs (mean ± sd over seeds)": epochs, "share converged": converged, "runs per cell": runs}
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
@@ -61,11 +47,9 @@ def main(argv: list[str] | None = None) -> None:
         args.csv.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.csv / "summary.csv", index=False)
         for title, table in tables.items():
-            table.to_csv(args.csv / f"{title.split(' (')[0].replace(' ', '_')}.csv")
+            table.to_csv(args.csv / f"{file_stem(title)}.csv")
     if args.markdown:
-        parts = [f"# {name}\n"] + [f"## {title}\n\n{table.to_markdown()}\n" for title, table in tables.items()]
-        args.markdown.write_text("\n".join(parts))
-
+        args.markdown.write_text(markdown(name, tables))
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -281,12 +281,12 @@ def _int_or_none(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def log_summary(tracking_uri: str, run_id: str, summary: pd.DataFrame, folder: Path) -> None:
-    """Attach a sweep's summary table to its parent run, as CSV and as an MLflow table."""
-    path = folder / "summary.csv"
-    summary.to_csv(path, index=False)
+def log_summary(tracking_uri: str, run_id: str, summary: pd.DataFrame, files: Iterable[Path]) -> None:
+    """Attach a sweep's summary table to its parent run as an MLflow table, with its files
+    (the summary as CSV, its pivot tables, its heatmap)."""
     mlflow = client(tracking_uri)
-    mlflow.log_artifact(run_id, str(path))
+    for path in files:
+        mlflow.log_artifact(run_id, str(path))
     mlflow.log_table(run_id, summary, "summary.json")
 
 

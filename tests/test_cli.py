@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from conftest import GATES, run_cli, run_in_process
-from runner import perceptron, report
+from runner import perceptron, pivots, report
 from runner.perceptron import trace_columns
 
 pytestmark = pytest.mark.slow
@@ -137,8 +138,8 @@ def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
     )
     assert proc.returncode == 0, proc.stderr
     assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*.db")] == [Path("outputs/mlflow.db")]
-    assert "[xor lr=1 seed=0] Not converged: the weights repeat every " in proc.stdout
-    assert "[xor shuffled lr=1 seed=0] Not converged after 20 epochs (max_epochs reached)" in proc.stdout
+    assert "] xor lr=1 seed=0: Not converged: the weights repeat every " in proc.stdout
+    assert "] xor shuffled lr=1 seed=0: Not converged after 20 epochs (max_epochs reached)" in proc.stdout
     logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))
     assert all("The table is not linearly separable" in p.read_text() for p in logs)
     runs = {r.info.run_name: r for r in all_runs(store(tmp_path))}
@@ -185,7 +186,20 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store, capsys
         assert json.loads(child.data.params["init.weights"]) == weights.tolist()
         assert float(child.data.params["init.bias"]) == bias
 
+    # the pictures: each run's, and the sweep's heatmap beside its pivot tables
+    for child in children:
+        plots = {a.path for a in client.list_artifacts(child.info.run_id, "plots")}
+        assert plots == {"plots/errors.png", "plots/decision_lines.png"}
+    assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {
+        "summary.csv", "summary.json", "pivots.md", "heatmap_epochs.png",
+        "pivot_epochs.csv", "pivot_share_converged.csv", "pivot_runs_per_cell.csv",
+    }
     (tmp_path / "downloads").mkdir()
+    heatmap = client.download_artifacts(parent.info.run_id, "heatmap_epochs.png", str(tmp_path / "downloads"))
+    assert Path(heatmap).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    share = pd.read_csv(client.download_artifacts(
+        parent.info.run_id, "pivot_share_converged.csv", str(tmp_path / "downloads")), index_col="gate")
+    assert share.to_dict() == {"0.5": {"or": 1.0, "xor": 0.0}, "1.0": {"or": 1.0, "xor": 0.0}}
     summary_csv = client.download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path / "downloads"))
     summary = pd.read_csv(summary_csv)
     assert summary["job"].tolist() == [0, 1, 2, 3]
@@ -207,7 +221,7 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store, capsys
                  "--markdown", str(tmp_path / "report.md")])
     printed = capsys.readouterr().out
     assert printed.startswith(f"sweep gate=or,xor lr=0.5,1 max_epochs=10 (parent run {parent.info.run_id}): 4 runs")
-    tables = report.pivots(summary.assign(status="FINISHED"))
+    tables = pivots.pivots(summary.assign(status="FINISHED"))
     assert tables["share converged"].to_dict() == {0.5: {"or": 1.0, "xor": 0.0}, 1.0: {"or": 1.0, "xor": 0.0}}
     assert tables["epochs (mean ± sd over seeds)"].loc["xor", 1.0] == f"{summary['epochs'].iloc[3]:.1f} ± 0.0"
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
@@ -217,8 +231,10 @@ def test_multirun_groups_its_jobs_under_a_parent_run(tmp_path, new_store, capsys
 
     # the console has one line per job and the summary; each job's log file has its trace
     assert "Epoch 1" not in proc.stdout
-    assert "[or lr=1 seed=0] Converged" in proc.stdout
-    assert "[xor lr=1 seed=0] Not converged: the weights repeat every" in proc.stdout
+    progress = re.findall(r"^\[(\d+)/4 \d:\d\d:\d\d, ~\d:\d\d:\d\d left\] ", proc.stdout, re.M)
+    assert progress == ["1", "2", "3", "4"]
+    assert "] or lr=1 seed=0: Converged" in proc.stdout
+    assert "] xor lr=1 seed=0: Not converged: the weights repeat every" in proc.stdout
     assert "Sweep of 4 runs" in proc.stdout and "(2 converged)" in proc.stdout
     assert f"/runs/{parent.info.run_id}" in proc.stdout
     logs = sorted((tmp_path / "outputs" / "multirun").glob("*/*/*/runner.log"))

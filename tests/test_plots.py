@@ -1,0 +1,39 @@
+"""The pictures: drawn headless from plain values, whatever the weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.image import imread
+
+from runner import gates, perceptron, plots
+
+
+def test_decision_lines_and_errors_of_a_real_run(tmp_path):
+    inputs, targets = gates.inputs(2, "bipolar"), gates.targets("and", 2, "bipolar")
+    weights, bias = np.zeros(2), 0.0  # the initial line does not exist: nothing to draw for it
+    result = perceptron.train(inputs, targets, weights, bias, 1.0, 100)
+    plots.decision_lines(inputs, targets, (weights, bias), result.epoch_weights, result.epoch_bias,
+                         0.2, tmp_path / "lines.png")
+    plots.errors_per_epoch(result.errors, tmp_path / "errors.png")
+    for name in ("lines.png", "errors.png"):
+        height, width, _ = imread(tmp_path / name).shape
+        assert 250 < height < 600 and 400 < width < 800
+
+
+def test_a_vertical_line_and_a_long_run(tmp_path):
+    """w2 = 0 makes a vertical line; 5,000 epochs draw at most MAX_LINES lines."""
+    inputs, targets = gates.inputs(2, "binary"), gates.targets("or", 2, "binary")
+    epoch_weights = np.tile([1.0, 0.0], (5000, 1))
+    plots.decision_lines(inputs, targets, (np.array([0.0, 0.0]), 0.0), epoch_weights,
+                         np.full(5000, -0.5), 0.0, tmp_path / "lines.png")
+    plots.errors_per_epoch([1] * 5000, tmp_path / "errors.png")
+    assert (tmp_path / "lines.png").stat().st_size > 0 and (tmp_path / "errors.png").stat().st_size > 0
+
+
+def test_heatmap_has_a_cell_per_gate_and_lr(tmp_path):
+    mean = pd.DataFrame({0.1: [3.0, 5.0], 1.0: [2.0, np.nan]}, index=["and", "xor"])
+    labels = mean.round(1).astype(str) + " ± 0.0"
+    share = pd.DataFrame({0.1: [1.0, 0.0], 1.0: [1.0, np.nan]}, index=["and", "xor"])
+    plots.heatmap(mean, labels, share, tmp_path / "heat.png")
+    assert imread(tmp_path / "heat.png").shape[2] == 4
