@@ -17,7 +17,7 @@ from runner.__main__ import CONF_DIR
 GATES = sorted(p.stem for p in (CONF_DIR / "gate").glob("*.yaml"))
 
 
-def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None):
+def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
     """`python -m runner OVERRIDES...` in `cwd`, with no MLFLOW_TRACKING_URI unless given."""
     base = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.run(
@@ -26,7 +26,7 @@ def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None):
         env={**base, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
 
 

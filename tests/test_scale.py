@@ -1,0 +1,172 @@
+"""Sweeps at scale, for real: parallel launchers (joblib, Ray), an HTTP tracking server with
+sqlite or PostgreSQL behind it, and the Optuna preset. Marked `scale`: minutes, not seconds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from conftest import run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.scale]
+
+GRID_200 = ["gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=range(0,10)"]  # 4 × 5 × 10 jobs
+LEAN = ["plots=false"]  # these tests are about the store under load, not the pictures
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real `mlflow server` on loopback, with the given backend store; yields its URL."""
+    servers = []
+
+    def start(backend_uri: str) -> str:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", backend_uri, "--artifacts-destination", str(tmp_path / "served"),
+             "--workers", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}"
+        wait_for(url + "/health", server, seconds=90)
+        return url
+
+    yield start
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def postgres():
+    """A PostgreSQL server of its own, on loopback, from the system's binaries; yields its URI."""
+    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    if initdb is None:
+        pytest.skip("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql)")
+    bin_dir = Path(initdb).resolve().parent  # where createdb and pg_ctl are too
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # it refuses root
+    data = Path(tempfile.mkdtemp(prefix="pg-"))
+    if as_user:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres",
+                    "--auth=trust"], check=True, capture_output=True)
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"),
+                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"],
+                   check=True, capture_output=True)
+    try:
+        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
+                        "-U", "postgres", "mlflow"], check=True, capture_output=True)
+        yield f"postgresql://postgres@127.0.0.1:{port}/mlflow"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def check_sweep(uri: str, jobs: int, output: str) -> tuple:
+    """Exactly `jobs` FINISHED child runs under one FINISHED parent, one per job number, each
+    with its metrics complete: one `errors` value per epoch."""
+    assert "database is locked" not in output and "migration" not in output.lower()
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("perceptron")
+    runs = client.search_runs([experiment.experiment_id], max_results=5000)
+    parents = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    children = [r for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
+    assert [p.info.status for p in parents] == ["FINISHED"]
+    assert {r.data.tags[MLFLOW_PARENT_RUN_ID] for r in children} == {parents[0].info.run_id}
+    assert sorted(int(r.data.tags["hydra.job.num"]) for r in children) == list(range(jobs))
+    assert {r.info.status for r in children} == {"FINISHED"}
+    for run in children:
+        epochs = int(run.data.metrics["epochs"])
+        assert {"epochs", "converged", "updates", "errors"} <= set(run.data.metrics)
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "errors")] == list(range(1, epochs + 1))
+    return parents[0], children
+
+
+def test_200_jobs_in_4_joblib_workers_on_a_fresh_sqlite_store(tmp_path):
+    proc = run_cli("-m", *GRID_200, *LEAN, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",
+                   cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_sweep(f"sqlite:///{tmp_path}/outputs/mlflow.db", 200, proc.stdout + proc.stderr)
+    assert "[200/200 " in proc.stdout
+
+
+def test_200_jobs_in_4_joblib_workers_through_an_http_tracking_server(tmp_path, mlflow_server):
+    url = mlflow_server(f"sqlite:///{tmp_path}/server.db")
+    proc = run_cli("-m", *GRID_200, *LEAN, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",
+                   cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, _ = check_sweep(url, 200, proc.stdout + proc.stderr)
+    assert f"{url}/#/experiments/" in proc.stdout  # the links point at the server, not a local UI
+    assert not (tmp_path / "outputs" / "mlflow.db").exists()
+    artifacts = {a.path for a in MlflowClient(url).list_artifacts(parent.info.run_id)}
+    assert {"summary.csv", "pivots.md", "heatmap_epochs.png"} <= artifacts
+
+
+def test_a_parallel_sweep_through_a_server_on_postgresql(tmp_path, mlflow_server, postgres):
+    url = mlflow_server(postgres)
+    proc = run_cli("-m", "gate=or,and,xor", "seed=0,1", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                   cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, children = check_sweep(url, 6, proc.stdout + proc.stderr)
+    plots = {a.path for a in MlflowClient(url).list_artifacts(children[0].info.run_id, "plots")}
+    assert plots == {"plots/errors.png", "plots/decision_lines.png"}
+
+
+def test_the_same_job_writes_the_same_trace_on_every_launcher(tmp_path):
+    """Basic, joblib and a local Ray instance (loopback only): byte-identical trace.csv files."""
+    sweep = ["-m", "gate=or,xor", "seed=0,1", "order=shuffle", "max_epochs=5", *LEAN]
+    traces = {}
+    for launcher in ("basic", "joblib", "ray_local"):
+        folder = tmp_path / launcher
+        folder.mkdir()
+        proc = run_cli(*sweep, f"hydra/launcher={launcher}", cwd=folder, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        check_sweep(f"sqlite:///{folder}/outputs/mlflow.db", 4, proc.stdout + proc.stderr)
+        traces[launcher] = [p.read_bytes() for p in sorted(folder.glob("outputs/multirun/*/*/*/trace.csv"))]
+    assert len(traces["basic"]) == 4
+    assert traces["joblib"] == traces["basic"] and traces["ray_local"] == traces["basic"]
+
+
+def test_the_optuna_preset_minimises_epochs_with_a_run_per_trial(tmp_path):
+    proc = run_cli("-m", "sweep=optuna", "hydra.sweeper.n_trials=5", "gate=nand", *LEAN, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, children = check_sweep(f"sqlite:///{tmp_path}/outputs/mlflow.db", 5, proc.stdout + proc.stderr)
+    objectives = [r.data.metrics["epochs"] if r.data.metrics["converged"] else 101 for r in children]
+    lrs = {r.data.params["lr"] for r in children}
+    assert len(lrs) == 5 and {r.data.params["gate"] for r in children} == {"nand"}
+    results = next(tmp_path.glob("outputs/multirun/*/*/optimization_results.yaml")).read_text()
+    assert f"best_value: {min(objectives)}" in results
+    assert "[5/5 " in proc.stdout
