@@ -76,11 +76,13 @@ def _clock(seconds: float) -> str:
 def planned_jobs(config: DictConfig) -> int | None:
     """How many jobs the sweep will run: the product of the sweep lists for Hydra's basic
     sweeper, as it computes them, or a sweeper's `n_trials` (Optuna); None if unknown."""
-    sweeper = config.hydra.sweeper
-    if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
-        return sweeper.get("n_trials")
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.utils import get_class
+
+    sweeper = config.hydra.sweeper
+    if not issubclass(get_class(sweeper._target_), BasicSweeper):  # its plugin is imported already
+        return sweeper.get("n_trials")
 
     arguments = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
     arguments += list(config.hydra.overrides.task)

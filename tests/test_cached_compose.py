@@ -1,0 +1,61 @@
+"""The cached sweeper and launcher (hydra_plugins/perceptron_runner) give every job the config
+Hydra's own compose gives it, and compose once per choice of config groups."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.types import HydraContext, RunMode
+from omegaconf import OmegaConf
+
+from hydra_plugins.perceptron_runner.cached_compose import ComposeCache
+from runner.__main__ import CONF_DIR
+
+HYDRA_OVERRIDES = ["hydra/launcher=joblib", "hydra.job.chdir=true"]
+JOBS = [
+    [f"gate={gate}", f"lr={lr}", f"seed={seed}"]
+    for gate, lr, seed in itertools.product(["or", "xor", "majority"], [0.1, 1], [0, 7])
+] + [
+    ["rule=hebb", "activation=band", "activation.theta=0.2", "lr=0.5", "init.weights=[0,0]", "init.bias=0"],
+    ["gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]", "gate.targets=[1,-1,-1,-1]", "seed=3"],
+    ["sweep=grid", "gate=nand", "lr=2", "order=shuffle", "max_trace_rows=null"],
+    ["gate=or", "+extra=1", "lr=3"],  # an addition: composed by Hydra in full
+    ["gate=and", "++lr=0.3", "seed=1"],  # a forced addition: likewise
+    ["gate=or", "hydra.job.chdir=false", "lr=0.25"],  # Hydra's own node: likewise
+    ["gate=and", "gate.n_inputs=4", "mlflow.experiment_name='élan'", "lr=1e-3"],
+]
+
+
+@pytest.fixture
+def loader_and_master():
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", HYDRA_OVERRIDES, run_mode=RunMode.MULTIRUN)
+        yield loader, master
+
+
+def test_every_job_gets_the_config_hydra_composes(loader_and_master):
+    loader, master = loader_and_master
+    cache = ComposeCache(HydraContext(config_loader=loader, callbacks=None), master)
+    for number, job in enumerate(JOBS):
+        if number == 12:  # 3 gates × 2 lr × 2 seeds: composed 3 times, not 12 (or 24)
+            assert list(cache.bases) == [("gate=or",), ("gate=xor",), ("gate=majority",)]
+        cached = cache.compose(job)
+        hydras = loader.load_sweep_config(master, job)
+        assert OmegaConf.to_container(cached) == OmegaConf.to_container(hydras), job
+        assert OmegaConf.is_struct(cached) and not OmegaConf.is_readonly(cached.hydra)
+        assert cached.hydra.job.override_dirname == hydras.hydra.job.override_dirname
+
+
+def test_a_bad_value_fails_as_it_does_in_hydra(loader_and_master):
+    loader, master = loader_and_master
+    cache = ComposeCache(HydraContext(config_loader=loader, callbacks=None), master)
+    for job in (["gate=or", "lr=abc"], ["gate=or", "nokey=1"], ["gate=nope"], ["~init.low"]):
+        with pytest.raises(Exception) as hydras:
+            loader.load_sweep_config(master, job)
+        with pytest.raises(type(hydras.value)) as cached:
+            cache.compose(job)
+        assert str(cached.value) == str(hydras.value)
