@@ -1,6 +1,6 @@
 """Where a user's time goes, measured on this machine and printed as ratios.
 
-    python benchmarks/run.py [--jobs 200]
+    python benchmarks/run.py [--jobs 200] [--big 1000]
 
 1. one run, `python -m runner gate=or lr=1`, against the import floor
    (`python -c "import numpy, pandas, hydra, mlflow"`);
@@ -8,6 +8,8 @@
    task that does nothing over the same config tree, plus MLflow's smallest complete run;
 3. the same sweep with Hydra's joblib launcher and 2 workers, against the basic launcher
    (skipped when hydra-joblib-launcher is not installed);
+5. a 1,000-job sweep, each job its own MLflow run under the sweep's parent: its wall time, and
+   its peak memory (RSS) after a tenth of its time and at its end (flat: no growth per job);
 4. the core: epochs per second of the perceptron rule on 65,536 rows of 16 bipolar inputs,
    against scikit-learn's Perceptron with the textbook-equivalent settings, checking that both
    reach the same weights after the same number of epochs.
@@ -36,6 +38,7 @@ RESULTS = HERE / "results.csv"
 COLUMNS = [
     "date", "commit", "jobs", "import_floor_s", "single_run_s", "sweep_per_job_s", "hydra_per_job_s",
     "mlflow_run_s", "joblib2_per_job_s", "core_s", "sklearn_s", "core_epochs",
+    "big_jobs", "big_sweep_s", "big_rss_early_mb", "big_rss_peak_mb",
 ]
 GATES = "or,and,nand,nor"
 LRS = [0.1, 0.25, 0.5, 1, 2]
@@ -54,6 +57,27 @@ def wall(args: list[str], cwd: Path, repeat: int = 1) -> float:
 def sweep_overrides(jobs: int) -> list[str]:
     seeds = max(1, jobs // (4 * len(LRS)))
     return [f"gate={GATES}", "lr=" + ",".join(map(str, LRS)), "seed=" + ",".join(map(str, range(seeds)))]
+
+
+def sweep_memory(args: list[str], cwd: Path) -> tuple[float, float, float]:
+    """Wall time of a sweep, and its process's resident memory (MB): the peak over the first
+    tenth of its time, and the peak over all of it. Read from /proc (Linux)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples = []
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
+            samples.append((time.perf_counter() - start, kb / 1024))
+        except (OSError, StopIteration):
+            pass
+        time.sleep(0.25)
+    total = time.perf_counter() - start
+    if process.returncode:
+        raise SystemExit(f"{' '.join(args)} failed")
+    early = max(mb for t, mb in samples if t <= total / 10)
+    return total, early, max(mb for _, mb in samples)
 
 
 def smallest_mlflow_run(folder: Path, runs: int = 30) -> float:
@@ -107,7 +131,9 @@ def core_versus_sklearn() -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200, help="jobs in the sweep (default 200)")
-    jobs = parser.parse_args().jobs
+    parser.add_argument("--big", type=int, default=1000, help="jobs in the big sweep (default 1000; 0 skips it)")
+    options = parser.parse_args()
+    jobs = options.jobs
     py = sys.executable
     figures: dict[str, float | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,12 +146,19 @@ def main() -> None:
         n = 4 * len(LRS) * max(1, jobs // (4 * len(LRS)))
         figures["jobs"] = n
         figures["sweep_per_job_s"] = wall([py, "-m", "runner", "-m", *overrides], folder) / n
-        noop = [py, str(HERE / "noop.py"), "-m", *overrides, "~hydra.callbacks.mlflow_sweep"]
+        # the floor is Hydra's own basic sweeper and launcher, not this project's cached ones
+        noop = [py, str(HERE / "noop.py"), "-m", *overrides, "~hydra.callbacks.mlflow_sweep",
+                "hydra/sweeper=basic", "hydra/launcher=basic"]
         figures["hydra_per_job_s"] = wall(noop, folder) / n
         figures["mlflow_run_s"] = smallest_mlflow_run(folder)
         if importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher"):
             joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
             figures["joblib2_per_job_s"] = wall([py, "-m", "runner", "-m", *overrides, *joblib], folder) / n
+        if options.big:
+            big = sweep_overrides(options.big)
+            figures["big_jobs"] = 4 * len(LRS) * max(1, options.big // (4 * len(LRS)))
+            figures["big_sweep_s"], figures["big_rss_early_mb"], figures["big_rss_peak_mb"] = sweep_memory(
+                [py, "-m", "runner", "-m", *big], folder)
         figures["core_s"], figures["sklearn_s"], figures["core_epochs"] = core_versus_sklearn()
 
     floor = figures["hydra_per_job_s"] + figures["mlflow_run_s"]
@@ -140,6 +173,9 @@ def main() -> None:
     print(f"{n}-job sweep; core: {figures['core_epochs']} epochs on 65,536 rows × 16 inputs")
     for label, ours, reference in rows:
         print(f"{label:<58} {ours / reference:6.2f}   ({ours:.4f} s vs {reference:.4f} s)")
+    if "big_jobs" in figures:
+        print(f"5. {figures['big_jobs']}-job sweep: {figures['big_sweep_s']:.1f} s; peak RSS "
+              f"{figures['big_rss_early_mb']:.0f} MB over its first tenth, {figures['big_rss_peak_mb']:.0f} MB in all")
     print(f"   runner's own cost per sweep job beyond that floor: {figures['sweep_per_job_s'] - floor:.4f} s "
           f"({(figures['sweep_per_job_s'] - floor) / floor:.0%} of the floor)")
 
