@@ -208,3 +208,44 @@ def test_a_users_own_gate_file_works_like_a_built_in_one(tmp_path):
     inputs, targets = validate(cfg)
     assert inputs.tolist() == [[1, 1], [1, 0], [0, 1], [0, 0]]
     assert targets.tolist() == [1, -1, -1, -1]
+
+
+def _hydra_config(*overrides: str):
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose("config", overrides=list(overrides), return_hydra_config=True)
+
+
+@pytest.mark.parametrize(
+    "preset, jobs",
+    [("command_line", None), ("grid", 48), ("textbook", 18)],
+)
+def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
+    from runner.sweep import planned_jobs
+
+    cfg = _hydra_config(f"sweep={preset}")
+    assert cfg.hydra.sweeper._target_.endswith("cached_compose.CachedSweeper")
+    assert cfg.hydra.launcher._target_.endswith("cached_compose.CachedLauncher")
+    if jobs:
+        assert planned_jobs(cfg) == jobs
+    if preset == "textbook":
+        assert list(cfg.init.weights) == [0, 0] and cfg.init.bias == 0
+
+
+def test_optuna_preset_searches_lr_and_the_initial_range():
+    from runner.sweep import planned_jobs
+
+    cfg = _hydra_config("sweep=optuna", "hydra.sweeper.n_trials=7")
+    assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
+    assert cfg.hydra.sweeper.direction == "minimize" and cfg.hydra.sweeper.storage is None
+    assert set(cfg.hydra.sweeper.params) == {"lr", "init.low", "init.high"}
+    assert planned_jobs(cfg) == 7
+
+
+def test_launcher_presets_extend_hydras_launchers():
+    ray = _hydra_config("hydra/launcher=ray_local").hydra.launcher
+    assert ray._target_.endswith("RayLauncher")
+    assert ray.ray.init.address is None and ray.ray.init._node_ip_address == "127.0.0.1"
+    assert ray.ray.remote.num_cpus == 1
+    slurm = _hydra_config("hydra/launcher=slurm", "hydra.launcher.partition=gpu").hydra.launcher
+    assert slurm._target_.endswith("SlurmLauncher")
+    assert (slurm.timeout_min, slurm.cpus_per_task, slurm.array_parallelism, slurm.partition) == (10, 1, 64, "gpu")
