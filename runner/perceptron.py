@@ -241,17 +241,24 @@ def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wro
 
     The weights change only on a mistake, so the net inputs of a run of rows can be computed at
     once with the current weights; a chunk of rows is examined at a time, its size following
-    the distance between mistakes. Returns the bias count, the mistakes and Σ(t − yin)².
+    the distance between mistakes (at least 256 rows: a numpy call costs more than the rows it
+    computes in vain past the next mistake). Each row's yin is kept, for Σ(t − yin)² at the epoch's end.
+    Returns the bias count, the mistakes and Σ(t − yin)².
     """
     xo, to, base = (x, t, yin0) if order is None else (x[order], t[order], yin0[order])
     n_rows, n = xo.shape
-    i, chunk, mistakes, squared = 0, 16, 0, 0.0
+    yins = np.empty(n_rows)
+    i, chunk, mistakes = 0, 256, 0
     while i < n_rows:
         end = min(n_rows, i + chunk)
-        yin = base[i:end] + lr * (kb + xo[i:end] @ k)
-        wrong = np.flatnonzero(is_wrong(yin, to[i:end]))
-        right = wrong[0] if len(wrong) else end - i  # rows i .. i+right-1 need no update
-        squared += float(((to[i : i + right] - yin[:right]) ** 2).sum())
+        yin = yins[i:end]
+        np.matmul(xo[i:end], k, out=yin)
+        yin += kb
+        yin *= lr
+        yin += base[i:end]
+        wrong = is_wrong(yin, to[i:end])
+        first = int(wrong.argmax())
+        right = first if wrong[first] else end - i  # rows i .. i+right-1 need no update
         if i < len(rows):
             block = rows[i : min(i + right, len(rows))]
             m = len(block)
@@ -261,7 +268,7 @@ def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wro
             block[:, n + 3] = to[i : i + m]  # right, so Y = T
             block[:, n + 4 : 2 * n + 4] = w0 + lr * k
             block[:, 2 * n + 4] = b0 + lr * kb
-        if not len(wrong):
+        if right == end - i:
             i, chunk = end, chunk * 2
             continue
         j, yj = i + right, yin[right]
@@ -270,11 +277,10 @@ def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wro
         k += d * xo[j]
         kb += d
         mistakes += 1
-        squared += float((to[j] - yj) ** 2)
         if j < len(rows):
             _write_row(rows[j], xo[j], to[j], yj, y, w0 + lr * k, b0 + lr * kb, lr * d)
-        i, chunk = j + 1, max(16, 2 * right)
-    return kb, mistakes, squared
+        i, chunk = j + 1, max(256, 2 * right)
+    return kb, mistakes, float(((to - yins) ** 2).sum())
 
 
 def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
