@@ -30,7 +30,7 @@ CONF_DIR = next(p for p in (_HERE / "conf", _HERE.parent / "conf") if p.is_dir()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> dict[str, Any]:
+def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
@@ -92,8 +92,8 @@ def _record(
     bias: float,
     result: Any,
     table: Any,
-) -> dict[str, Any]:
-    """Log the run to MLflow, and say where to look."""
+) -> float:
+    """Log the run to MLflow, and say where to look; returns the run's objective."""
     from runner import tracking  # imported once the config is known to be good
 
     out_dir = Path(hydra_cfg.runtime.output_dir)
@@ -107,11 +107,12 @@ def _record(
 
     uri, tags = _destination(cfg, hydra_cfg, in_sweep)
     params = _params(cfg, inputs, targets, weights, bias)
+    name = _run_name(cfg)
     experiment, run_id = tracking.record_training(
-        uri, cfg.mlflow.experiment_name, _run_name(cfg), tags, params, result, table, artifacts
+        uri, cfg.mlflow.experiment_name, name, tags, params, result, table, artifacts
     )
     if in_sweep:
-        log.info(f"{progress(_sweep_dir(hydra_cfg))} {_run_name(cfg)}: {console.outcome(result)}")
+        log.info(f"{progress(_sweep_dir(hydra_cfg))} {name}: {console.outcome(result)}")
     else:
         for line in tracking.where_to_look(cfg.mlflow.tracking_uri, experiment, run_id):
             log.info(line)

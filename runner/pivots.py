@@ -6,6 +6,8 @@ parent run at its end and by `python -m runner.report`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 EPOCHS = "epochs (mean ± sd over seeds)"
@@ -16,20 +18,33 @@ RUNS = "runs per cell"
 def pivots(summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """gate × lr tables over the finished runs of a sweep summary: the mean epochs with their
     standard deviation, the share of runs that converged, and how many runs each cell holds."""
-    done = summary[summary["status"] == "FINISHED"].astype({"epochs": float, "converged": float})
-    by = {"index": "gate", "columns": "lr"}
-    mean = done.pivot_table(values="epochs", aggfunc="mean", **by)
-    spread = done.pivot_table(values="epochs", aggfunc="std", **by).reindex_like(mean)
+    done = _finished(summary)
+    mean = _pivot(done, "epochs", "mean")
+    spread = _pivot(done, "epochs", "std").reindex_like(mean)
     epochs = mean.round(2).astype(str) + " ± " + spread.fillna(0).round(2).astype(str)
-    converged = done.pivot_table(values="converged", aggfunc="mean", **by).round(2)
-    runs = done.pivot_table(values="epochs", aggfunc="count", **by)
-    return {EPOCHS: epochs, CONVERGED: converged, RUNS: runs}
+    converged = _pivot(done, "converged", "mean").round(2)
+    return {EPOCHS: epochs, CONVERGED: converged, RUNS: _pivot(done, "epochs", "count")}
 
 
 def mean_epochs(summary: pd.DataFrame) -> pd.DataFrame:
     """gate × lr → mean epochs over the finished runs (the numbers behind the heatmap)."""
-    done = summary[summary["status"] == "FINISHED"].astype({"epochs": float})
-    return done.pivot_table(values="epochs", aggfunc="mean", index="gate", columns="lr")
+    return _pivot(_finished(summary), "epochs", "mean")
+
+
+def _finished(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary[summary["status"] == "FINISHED"].astype({"epochs": float, "converged": float})
+
+
+def _pivot(done: pd.DataFrame, values: str, aggfunc: str) -> pd.DataFrame:
+    return done.pivot_table(values=values, aggfunc=aggfunc, index="gate", columns="lr")
+
+
+def write_csv(tables: dict[str, pd.DataFrame], folder: Path, prefix: str = "") -> list[Path]:
+    """Each table as folder/<prefix><file stem>.csv; returns the files."""
+    paths = [folder / f"{prefix}{file_stem(title)}.csv" for title in tables]
+    for path, table in zip(paths, tables.values()):
+        table.to_csv(path)
+    return paths
 
 
 def file_stem(title: str) -> str:

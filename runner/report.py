@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from runner import tracking
-from runner.pivots import file_stem, markdown, pivots
+from runner.pivots import markdown, pivots, write_csv
 
 DEFAULT_STORE = "sqlite:///outputs/mlflow.db"
 
@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.csv:
         args.csv.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.csv / "summary.csv", index=False)
-        for title, table in tables.items():
-            table.to_csv(args.csv / f"{file_stem(title)}.csv")
+        write_csv(tables, args.csv)
     if args.markdown:
         args.markdown.write_text(markdown(name, tables))
 

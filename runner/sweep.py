@@ -179,9 +179,7 @@ def review(summary: Any, folder: Path, title: str) -> list[Path]:
     if not (summary["status"] == "FINISHED").any():
         return files
     tables = pivots.pivots(summary)
-    for name, table in tables.items():
-        files.append(folder / f"pivot_{pivots.file_stem(name)}.csv")
-        table.to_csv(files[-1])
+    files += pivots.write_csv(tables, folder, prefix="pivot_")
     files.append(folder / "pivots.md")
     files[-1].write_text(pivots.markdown(title, tables))
     mean = pivots.mean_epochs(summary)

@@ -44,13 +44,12 @@ class ComposeCache:
     def compose(self, overrides: Sequence[str]) -> DictConfig:
         """What `config_loader.load_sweep_config(master_config, overrides)` returns."""
         parsed = self.parser.parse_overrides(list(overrides))
-        values = [o for o in parsed if self._is_plain_value(o)]
-        structure = [o.input_line for o in parsed if o not in values]
-        if len(structure) + len(values) != len(parsed):  # the same override twice: let Hydra judge
-            return self.loader.load_sweep_config(self.master, list(overrides))
-        key = tuple(structure)
+        values, structure = [], []
+        for override in parsed:
+            (values if self._is_plain_value(override) else structure).append(override)
+        key = tuple(o.input_line for o in structure)
         if key not in self.bases:
-            self.bases[key] = self.loader.load_sweep_config(self.master, structure)
+            self.bases[key] = self.loader.load_sweep_config(self.master, list(key))
         config = copy.deepcopy(self.bases[key])
         ConfigLoaderImpl._apply_overrides_to_config(values, config)
         job = config.hydra.job
