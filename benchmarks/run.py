@@ -113,8 +113,7 @@ def core_versus_sklearn() -> tuple[float, float, int]:
     targets = np.where(x @ plane + 0.5 > 0, 1.0, -1.0)
     start = time.perf_counter()
     # sklearn updates when t·yin <= 0: the band rule with θ = 0
-    ours = perceptron.train(x, targets, np.zeros(n), 0.0, 1.0, 1000, activation="band", theta=0.0,
-                            max_trace_rows=10_000)
+    ours = perceptron.train(x, targets, np.zeros(n), 0.0, perceptron.Setup(1.0, 1000, activation="band", theta=0.0, max_trace_rows=10_000))
     ours_s = time.perf_counter() - start
     theirs = Perceptron(shuffle=False, eta0=1.0, penalty=None, tol=None, max_iter=ours.epochs)
     start = time.perf_counter()

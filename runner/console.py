@@ -5,7 +5,11 @@ decides where the text goes (Python logging, so it also lands in the Hydra job's
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # the types only: the console needs neither numpy nor scipy to format text
+    from runner.perceptron import TrainResult
+    from runner.separability import Separability
 
 
 def number(value: float) -> str:
@@ -33,8 +37,8 @@ def setup(
     )
 
 
-def epoch_tables(result: Any) -> str:
-    """The trace of a perceptron.TrainResult, one table per epoch, and what was left out."""
+def epoch_tables(result: TrainResult) -> str:
+    """The trace, one table per epoch, and what was left out."""
     tables = [
         f"Epoch {epoch}\n" + rows.to_string(index=False, float_format=number)
         for epoch, rows in result.trace.groupby("epoch", sort=False)
@@ -47,28 +51,35 @@ def epoch_tables(result: Any) -> str:
     return "\n\n".join(tables)
 
 
-def outcome(result: Any) -> str:
-    """How training ended, in one line; `result` is a perceptron.TrainResult."""
+def outcome(result: TrainResult) -> str:
+    """How training ended, in one line."""
     final = f"final W = {vector(result.weights)}, b = {number(result.bias)}"
-    done = f"{result.epochs} epochs with {result.updates} updates"
+    epochs = count(result.epochs, "epoch")
+    done = f"{epochs} with {count(result.updates, 'update')}"
     classifies = (
         "they classify every pattern" if result.converged else "they misclassify some patterns"
     )
     return {
         "converged": f"Converged after {done}: {final}",
-        "max_epochs": f"Not converged after {result.epochs} epochs (max_epochs reached) with "
-        f"{result.updates} updates: {final}",
-        "cycle": f"Not converged: the weights repeat every {result.cycle_length} epoch(s), so "
-        f"training would cycle forever; stopped after {done}: {final}",
+        "max_epochs": f"Not converged after {epochs} (max_epochs reached) with "
+        f"{count(result.updates, 'update')}: {final}",
+        "cycle": f"Not converged: the weights repeat every {count(result.cycle_length or 0, 'epoch')}, "
+        f"so training would cycle forever; stopped after {done}: {final}",
         "tolerance": f"Settled after {done} (no weight changed by the tolerance over the last "
         f"epoch), mse = {number(result.mse[-1])}: {final}; {classifies}",
-        "single_pass": f"One pass with {result.updates} updates: {final}; {classifies}",
-        "diverged": f"Diverged after {done}: the weights overflowed (is lr too large?)",
+        "single_pass": f"One pass with {count(result.updates, 'update')}: {final}; {classifies}",
+        "diverged": f"Diverged after {epochs}: a weight, the bias or a net input overflowed to "
+        "inf or NaN (is lr, or a value of the table or of init, too large?); not converged",
     }[result.stop_reason]
 
 
-def separability(table: Any) -> str:
-    """What the table allows, in one line; `table` is a separability.Separability."""
+def count(n: int, word: str) -> str:
+    """`1 epoch`, `3 epochs`."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def separability(table: Separability) -> str:
+    """What the table allows, in one line."""
     if not table.separable:
         return "The table is not linearly separable: no weights classify every pattern."
     return (

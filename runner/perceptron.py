@@ -99,11 +99,71 @@ class TrainResult:
         return float(self.epoch_bias[-1])
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How to train: the learning rate and everything else a run chooses besides its data."""
+
+    lr: float = 1.0
+    max_epochs: int = 100
+    rule: str = "perceptron"
+    activation: str = "step"
+    theta: float = 0.0  # the band's half-width
+    binary_targets: bool = False
+    tolerance: float = 0.0  # adaline's
+    order: str = "table"
+    seed: int = 0  # of the shuffled order
+    max_trace_rows: int | None = None
+
+
+class TraceLayout:
+    """Where each value sits in a trace row, for n inputs: the one place that knows it.
+
+    epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn, delb
+    """
+
+    def __init__(self, n: int) -> None:
+        self.x = slice(1, n + 1)
+        self.t, self.yin, self.y = n + 1, n + 2, n + 3
+        self.w = slice(n + 4, 2 * n + 4)
+        self.b = 2 * n + 4
+        self.dw = slice(2 * n + 5, 3 * n + 5)
+        self.db = 3 * n + 5
+        self.width = 3 * n + 6
+        numbered = lambda name: [f"{name}{i}" for i in range(1, n + 1)]  # noqa: E731
+        self.columns = ["epoch", *numbered("X"), "T", "yin", "Y", *numbered("W"), "b", *numbered("delW"), "delb"]
+
+
 def trace_columns(n_inputs: int) -> list[str]:
-    xs = [f"X{i}" for i in range(1, n_inputs + 1)]
-    ws = [f"W{i}" for i in range(1, n_inputs + 1)]
-    dws = [f"delW{i}" for i in range(1, n_inputs + 1)]
-    return ["epoch", *xs, "T", "yin", "Y", *ws, "b", *dws, "delb"]
+    return TraceLayout(n_inputs).columns
+
+
+@dataclass
+class _Pass:
+    """What one epoch's pass works on: the table in this epoch's order, the starting point, the
+    rule, and where its trace rows go. `k` (the weights' update count) changes in place."""
+
+    x: np.ndarray
+    t: np.ndarray
+    yin0: np.ndarray  # the part of each row's yin that the updates do not change: x·W₀ + b₀
+    k: np.ndarray
+    kb: float
+    w0: np.ndarray
+    b0: float
+    lr: float
+    rows: np.ndarray  # this epoch's trace rows (as many as max_trace_rows still allows)
+    layout: TraceLayout
+    act: Callable[[float], float]
+    delta: Callable[[float, float, float], float]
+
+    def write(self, r: int, x, t, yin, y, d: float) -> None:
+        """Trace row r: X, T, yin, Y, the weights and bias after the row, ΔW = α·δ·x, Δb = α·δ."""
+        row, at = self.rows[r], self.layout
+        row[at.x] = x
+        row[at.t], row[at.yin], row[at.y] = t, yin, y
+        row[at.w] = self.w0 + self.lr * self.k
+        row[at.b] = self.b0 + self.lr * self.kb
+        row[at.dw] = self.lr * d * x
+        row[at.db] = self.lr * d
 
 
 def train(
@@ -111,17 +171,7 @@ def train(
     targets: Sequence[float],
     weights: Sequence[float],
     bias: float,
-    lr: float,
-    max_epochs: int,
-    *,
-    rule: str = "perceptron",
-    activation: str = "step",
-    theta: float = 0.0,
-    binary_targets: bool = False,
-    tolerance: float = 0.0,
-    order: str = "table",
-    seed: int = 0,
-    max_trace_rows: int | None = None,
+    setup: Setup = Setup(),
 ) -> TrainResult:
     """Train pattern by pattern; see the module's docstring for the rules.
 
@@ -132,34 +182,35 @@ def train(
       hebb        after one pass (single_pass)
       adaline     when no weight or the bias changed by `tolerance` or more over an epoch
                   (tolerance), or at max_epochs
-    and for any rule when a weight overflows (diverged). With order="shuffle" the patterns are
-    presented in a new order each epoch, drawn from a Generator seeded by `seed` (a stream apart
-    from the one `initial_parameters` draws from).
+    and for any rule when a weight, the bias or a net input stops being a finite number
+    (diverged). With order="shuffle" the patterns are presented in a new order each epoch, drawn
+    from a Generator seeded by `seed` (a stream apart from the one `initial_parameters` draws from).
 
     The trace keeps the first `max_trace_rows` rows (all when None), so that a wide table over
     many epochs stays within memory; the per-epoch results are always complete.
     """
-    if order not in ORDERS:
-        raise ValueError(f"unknown order {order!r}, expected one of {ORDERS}")
+    s = setup
+    if s.order not in ORDERS:
+        raise ValueError(f"unknown order {s.order!r}, expected one of {ORDERS}")
     x = np.asarray(inputs, dtype=float)
     t = np.asarray(targets, dtype=float)
     w0 = np.asarray(weights, dtype=float)
     b0 = float(bias)
     n_rows, n = x.shape
-    off = 0.0 if binary_targets else -1.0
-    act = activation_function(activation, theta, off)
-    is_wrong = _mistakes_of(activation, theta)
-    delta = rule_function(rule, binary_targets)
+    layout = TraceLayout(n)
+    act = activation_function(s.activation, s.theta, 0.0 if s.binary_targets else -1.0)
+    is_wrong = _mistakes_of(s.activation, s.theta)
+    delta = rule_function(s.rule, s.binary_targets)
     shuffler = (
-        np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-        if order == "shuffle"
+        np.random.default_rng(np.random.SeedSequence(s.seed).spawn(1)[0])
+        if s.order == "shuffle"
         else None
     )
-    exact = rule == "perceptron" and shuffler is None and _integral(x) and _integral(t)
-    last_epoch = 1 if rule == "hebb" else max_epochs
+    exact = s.rule == "perceptron" and shuffler is None and _integral(x) and _integral(t)
+    last_epoch = 1 if s.rule == "hebb" else s.max_epochs
 
     k, kb = np.zeros(n), 0.0
-    yin0 = x @ w0 + b0  # the part of yin that the updates do not change
+    yin0 = x @ w0 + b0
     seen: dict[bytes, int] = {}  # exact weight state at an epoch's start -> that epoch
     kept_rows, errors, mse, epoch_w, epoch_b = [], [], [], [], []
     updates = kept = 0
@@ -173,45 +224,49 @@ def train(
                     break
                 seen[state] = epoch
             k_start, kb_start = k.copy(), kb
-            order_rows = shuffler.permutation(n_rows) if shuffler is not None else None
-            room = n_rows if max_trace_rows is None else max(0, max_trace_rows - kept)
-            rows = np.zeros((min(room, n_rows), 3 * n + 6))
+            order = shuffler.permutation(n_rows) if shuffler is not None else slice(None)
+            room = n_rows if s.max_trace_rows is None else max(0, s.max_trace_rows - kept)
+            rows = np.zeros((min(room, n_rows), layout.width))
             rows[:, 0] = epoch
-            args = (x, t, yin0, order_rows, k, lr, rows, w0, b0)
-            if rule == "perceptron":
-                kb, mistakes, squared = _mistake_driven_pass(*args, kb, act, is_wrong, delta)
+            epoch_pass = _Pass(x[order], t[order], yin0[order], k, kb, w0, b0, s.lr, rows, layout, act, delta)
+            if s.rule == "perceptron":
+                mistakes, squared, finite = _mistake_driven_pass(epoch_pass, is_wrong)
                 updates += mistakes  # a perceptron mistake always changes the weights
             else:
-                kb, mistakes, squared, changed = _row_by_row_pass(*args, kb, act, delta)
+                mistakes, squared, changed, finite = _row_by_row_pass(epoch_pass)
                 updates += changed
+            kb = epoch_pass.kb
             if len(rows):
                 kept_rows.append(rows)
                 kept += len(rows)
             errors.append(mistakes)
             mse.append(squared / n_rows)
-            epoch_w.append(w0 + lr * k)
-            epoch_b.append(b0 + lr * kb)
-            if not np.isfinite(np.append(k, kb)).all():
+            epoch_w.append(w0 + s.lr * k)
+            epoch_b.append(b0 + s.lr * kb)
+            if not (finite and np.isfinite(epoch_w[-1]).all() and np.isfinite(epoch_b[-1])):
                 stop_reason = "diverged"
                 break
-            if rule == "perceptron" and mistakes == 0:
+            if s.rule == "perceptron" and mistakes == 0:
                 stop_reason = "converged"
                 break
-            if rule == "adaline" and lr * np.abs(np.append(k - k_start, kb - kb_start)).max() < tolerance:
+            moved = s.lr * np.abs(np.append(k - k_start, kb - kb_start)).max()
+            if s.rule == "adaline" and moved < s.tolerance:
                 stop_reason = "tolerance"
                 break
         else:
-            if rule == "hebb":
+            if s.rule == "hebb":
                 stop_reason = "single_pass"
 
     w_end, b_end = epoch_w[-1], epoch_b[-1]
-    if rule == "perceptron":
+    if stop_reason == "diverged":
+        converged = False
+    elif s.rule == "perceptron":
         converged = stop_reason == "converged"
     else:
         with np.errstate(over="ignore", invalid="ignore"):
             converged = all(act(v) == ti for v, ti in zip(x @ w_end + b_end, t))
     return TrainResult(
-        trace=_trace_frame(np.concatenate(kept_rows) if kept_rows else np.empty((0, 3 * n + 6)), n),
+        trace=_trace_frame(np.concatenate(kept_rows) if kept_rows else np.empty((0, layout.width)), layout),
         errors=np.array(errors),
         mse=np.array(mse),
         epoch_weights=np.array(epoch_w),
@@ -228,105 +283,95 @@ def _mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndar
     """Which net inputs give a wrong output, for an array of them: Y != t without computing Y.
 
     step: Y = 1 exactly when yin >= 0, and t is on exactly when t > 0 (bipolar or binary);
-    band (bipolar): Y = t exactly when t·yin > θ.
+    band (bipolar): Y = t exactly when t·yin > θ. A net input that is not a number is wrong.
     """
     if activation == "band":
-        return lambda yin, t: t * yin <= theta
-    return lambda yin, t: (yin >= 0) != (t > 0)
+        return lambda yin, t: ~(t * yin > theta)
+    return lambda yin, t: ((yin >= 0) != (t > 0)) | np.isnan(yin)
 
 
-def _mistake_driven_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, is_wrong, delta):
-    """One epoch of the perceptron rule, computing the rows between two mistakes together;
-    `order` is the epoch's permutation of the rows, or None for table order.
+def _mistake_driven_pass(p: _Pass, is_wrong: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, float, bool]:
+    """One epoch of the perceptron rule, computing the rows between two mistakes together.
 
     The weights change only on a mistake, so the net inputs of a run of rows can be computed at
     once with the current weights; a chunk of rows is examined at a time, its size following
     the distance between mistakes (at least 256 rows: a numpy call costs more than the rows it
     computes in vain past the next mistake). Each row's yin is kept, for Σ(t − yin)² at the epoch's end.
-    Returns the bias count, the mistakes and Σ(t − yin)².
+    Returns the mistakes, Σ(t − yin)² and whether every yin was a finite number.
     """
-    xo, to, base = (x, t, yin0) if order is None else (x[order], t[order], yin0[order])
-    n_rows, n = xo.shape
+    x, t, base, at = p.x, p.t, p.yin0, p.layout
+    n_rows = len(x)
     yins = np.empty(n_rows)
     i, chunk, mistakes = 0, 256, 0
     while i < n_rows:
         end = min(n_rows, i + chunk)
         yin = yins[i:end]
-        np.matmul(xo[i:end], k, out=yin)
-        yin += kb
-        yin *= lr
+        np.matmul(x[i:end], p.k, out=yin)
+        yin += p.kb
+        yin *= p.lr
         yin += base[i:end]
-        wrong = is_wrong(yin, to[i:end])
+        wrong = is_wrong(yin, t[i:end])
         first = int(wrong.argmax())
         right = first if wrong[first] else end - i  # rows i .. i+right-1 need no update
-        if i < len(rows):
-            block = rows[i : min(i + right, len(rows))]
+        if i < len(p.rows):
+            block = p.rows[i : min(i + right, len(p.rows))]
             m = len(block)
-            block[:, 1 : n + 1] = xo[i : i + m]
-            block[:, n + 1] = to[i : i + m]
-            block[:, n + 2] = yin[:m]
-            block[:, n + 3] = to[i : i + m]  # right, so Y = T
-            block[:, n + 4 : 2 * n + 4] = w0 + lr * k
-            block[:, 2 * n + 4] = b0 + lr * kb
+            block[:, at.x] = x[i : i + m]
+            block[:, at.t] = t[i : i + m]
+            block[:, at.yin] = yin[:m]
+            block[:, at.y] = t[i : i + m]  # right, so Y = T
+            block[:, at.w] = p.w0 + p.lr * p.k
+            block[:, at.b] = p.b0 + p.lr * p.kb
         if right == end - i:
             i, chunk = end, chunk * 2
             continue
         j, yj = i + right, yin[right]
-        y = act(yj)
-        d = delta(to[j], y, yj)
-        k += d * xo[j]
-        kb += d
+        y = p.act(yj)
+        d = p.delta(t[j], y, yj)
+        p.k += d * x[j]
+        p.kb += d
         mistakes += 1
-        if j < len(rows):
-            _write_row(rows[j], xo[j], to[j], yj, y, w0 + lr * k, b0 + lr * kb, lr * d)
+        if j < len(p.rows):
+            p.write(j, x[j], t[j], yj, y, d)
         i, chunk = j + 1, max(256, 2 * right)
-    return kb, mistakes, float(((to - yins) ** 2).sum())
+    return mistakes, float(((t - yins) ** 2).sum()), bool(np.isfinite(yins).all())
 
 
-def _row_by_row_pass(x, t, yin0, order, k, lr, rows, w0, b0, kb, act, delta):
+def _row_by_row_pass(p: _Pass) -> tuple[int, float, int, bool]:
     """One epoch of a rule that may change the weights on every row (hebb, adaline).
 
-    Returns the bias count, the mistakes, Σ(t − yin)² and the rows that changed the weights.
+    Returns the mistakes, Σ(t − yin)², the rows that changed the weights, and whether every
+    yin was a finite number.
     """
-    mistakes, squared, changed = 0, 0.0, 0
-    for r, i in enumerate(range(len(x)) if order is None else order):
-        xi, ti = x[i], t[i]
-        yin = yin0[i] + lr * (kb + xi @ k)
-        y = act(yin)
-        d = delta(ti, y, yin)
+    mistakes, squared, changed, finite = 0, 0.0, 0, True
+    for r in range(len(p.x)):
+        xi, ti = p.x[r], p.t[r]
+        yin = p.yin0[r] + p.lr * (p.kb + xi @ p.k)
+        finite = finite and bool(np.isfinite(yin))
+        y = p.act(yin)
+        d = p.delta(ti, y, yin)
         mistakes += y != ti
         squared += (ti - yin) ** 2
         if d != 0:
             changed += 1
-            k += d * xi
-            kb += d
-        if r < len(rows):
-            _write_row(rows[r], xi, ti, yin, y, w0 + lr * k, b0 + lr * kb, lr * d)
-    return kb, mistakes, squared, changed
-
-
-def _write_row(row: np.ndarray, x, t, yin, y, w, b, step: float) -> None:
-    """One trace row: X, T, yin, Y, the weights and bias after the row, and ΔW = step·x, Δb = step."""
-    n = len(x)
-    row[1 : n + 1] = x
-    row[n + 1 : n + 4] = t, yin, y
-    row[n + 4 : 2 * n + 4] = w
-    row[2 * n + 4] = b
-    row[2 * n + 5 : 3 * n + 5] = step * x
-    row[3 * n + 5] = step
+            p.k += d * xi
+            p.kb += d
+        if r < len(p.rows):
+            p.write(r, xi, ti, yin, y, d)
+    return mistakes, squared, changed, finite
 
 
 def _integral(values: np.ndarray) -> bool:
     return bool(np.all(values == np.round(values)))
 
 
-def _trace_frame(rows: np.ndarray, n_inputs: int) -> pd.DataFrame:
+def _trace_frame(rows: np.ndarray, layout: TraceLayout) -> pd.DataFrame:
     """The trace as a DataFrame; columns of whole numbers (exact in a float) become integers."""
     with np.errstate(invalid="ignore"):
         whole = ((rows == np.round(rows)) & (np.abs(rows) < 2**53)).all(axis=0)
     return pd.DataFrame(
         {
             name: column.astype(np.int64) if is_whole else column
-            for name, column, is_whole in zip(trace_columns(n_inputs), rows.T, whole)
+            for name, column, is_whole in zip(layout.columns, rows.T, whole)
         }
     )

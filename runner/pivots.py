@@ -1,42 +1,93 @@
-"""A sweep's results as comparison tables: gate × lr, over the seeds (and whatever else varied).
+"""A sweep's results as comparison tables, pivoted on what the sweep varied. Plain pandas.
 
-Plain pandas on the summary table of a sweep (see tracking.sweep_summary); used on the sweep's
-parent run at its end and by `python -m runner.report`.
+A grid sweep's cells are its values on every axis but the seed (runner.axes.layout): rows down,
+columns across, and a panel for each value of any other axis, so a cell's runs differ by their seed
+alone and "mean ± sd over seeds" says just what it is. A search (Optuna) has no cells: its table
+is the trials, best first. Used on a sweep's parent run at its end and by `python -m runner.report`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
-EPOCHS = "epochs (mean ± sd over seeds)"
+from runner.axes import SEED, Layout
+
+EPOCHS = "epochs"
 CONVERGED = "share converged"
 RUNS = "runs per cell"
+ALL = "all"  # the one row or column of a sweep with no axis there
+BEST_SHOWN = 10  # trials in a search's best-first table, printed and in the parent's description
 
 
-def pivots(summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """gate × lr tables over the finished runs of a sweep summary: the mean epochs with their
-    standard deviation, the share of runs that converged, and how many runs each cell holds."""
-    done = _finished(summary)
-    mean = _pivot(done, "epochs", "mean")
-    spread = _pivot(done, "epochs", "std").reindex_like(mean)
-    epochs = mean.round(2).astype(str) + " ± " + spread.fillna(0).round(2).astype(str)
-    converged = _pivot(done, "converged", "mean").round(2)
-    return {EPOCHS: epochs, CONVERGED: converged, RUNS: _pivot(done, "epochs", "count")}
+def epochs_title(layout: Layout) -> str:
+    return "epochs (mean ± sd over seeds)" if layout.seeds else "epochs"
 
 
-def mean_epochs(summary: pd.DataFrame) -> pd.DataFrame:
-    """gate × lr → mean epochs over the finished runs (the numbers behind the heatmap)."""
-    return _pivot(_finished(summary), "epochs", "mean")
+def pivots(summary: pd.DataFrame, layout: Layout) -> dict[str, pd.DataFrame]:
+    """The finished runs' mean epochs (± their standard deviation over the seeds), the share
+    that converged and the runs in each cell, by title."""
+    done = finished(summary)
+    mean = _pivot(done, layout, "mean")
+    epochs = mean.round(2).astype(str)
+    if layout.seeds:
+        spread = _pivot(done, layout, "std").reindex_like(mean).fillna(0)
+        epochs = epochs + " ± " + spread.round(2).astype(str)
+    epochs = epochs.where(mean.notna(), "")
+    converged = _pivot(done, layout, "mean", "converged").round(2)
+    return {epochs_title(layout): epochs, CONVERGED: converged, RUNS: _pivot(done, layout, "count")}
 
 
-def _finished(summary: pd.DataFrame) -> pd.DataFrame:
+def mean_epochs(summary: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """The numbers behind the heatmap: mean epochs per cell, rows × columns, panels first."""
+    return _pivot(finished(summary), layout, "mean")
+
+
+def finished(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["status"] == "FINISHED"].astype({"epochs": float, "converged": float})
 
 
-def _pivot(done: pd.DataFrame, values: str, aggfunc: str) -> pd.DataFrame:
-    return done.pivot_table(values=values, aggfunc=aggfunc, index="gate", columns="lr")
+def _pivot(done: pd.DataFrame, layout: Layout, aggfunc: str, values: str = "epochs") -> pd.DataFrame:
+    rows = [*layout.panels, layout.rows or ALL]
+    frame = done.assign(**{ALL: ALL}) if ALL in rows or not layout.columns else done
+    table = frame.pivot_table(values=values, aggfunc=aggfunc, index=rows, columns=layout.columns or ALL)
+    table.columns.name = layout.columns
+    return table
+
+
+def by_panel(table: pd.DataFrame, layout: Layout) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The table split into its panels, each named after its values (`rule=hebb, activation=step`);
+    one unnamed panel when there are none."""
+    if not layout.panels:
+        yield "", table
+        return
+    levels = list(range(len(layout.panels)))
+    for values, part in table.groupby(level=levels, sort=True):
+        values = values if isinstance(values, tuple) else (values,)
+        name = ", ".join(f"{k}={_text(v)}" for k, v in zip(layout.panels, values))
+        yield name, part.droplevel(levels)
+
+
+def _text(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def best_first(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A search's finished trials, fewest epochs first (then fewest updates)."""
+    done = finished(summary)
+    ranked = done.sort_values(["converged", "epochs", "updates"], ascending=[False, True, True])
+    return ranked[[*keys, "epochs", "converged", "updates", "run_name"]].reset_index(drop=True)
+
+
+def cells_hold_seeds_only(summary: pd.DataFrame, layout: Layout) -> bool:
+    """Whether every cell's runs differ by nothing but their seed (each cell one seed each)."""
+    done = finished(summary)
+    keys = layout.cell_keys
+    if not keys:
+        return done[SEED].is_unique if layout.seeds else len(done) <= 1
+    return not done.duplicated([*keys, SEED]).any()
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: Path, prefix: str = "") -> list[Path]:
@@ -52,6 +103,29 @@ def file_stem(title: str) -> str:
     return title.split(" (")[0].replace(" ", "_")
 
 
-def markdown(title: str, tables: dict[str, pd.DataFrame]) -> str:
-    parts = [f"# {title}\n"] + [f"## {name}\n\n{table.to_markdown()}\n" for name, table in tables.items()]
+def _labelled(table: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """Columns named with their axis, `lr=0.5`, for a reader who sees no header above them."""
+    if not layout.columns:
+        return table
+    return table.rename(columns=lambda v: f"{layout.columns}={_text(v)}")
+
+
+def markdown(tables: dict[str, pd.DataFrame], layout: Layout) -> str:
+    """The tables in Markdown, a section each, a table per panel."""
+    parts = []
+    for title, table in tables.items():
+        parts.append(f"## {title}\n")
+        for panel, part in by_panel(table, layout):
+            shown = _labelled(part, layout).to_markdown()
+            parts.append((f"### {panel}\n\n" if panel else "") + shown + "\n")
+    return "\n".join(parts)
+
+
+def text(tables: dict[str, pd.DataFrame], layout: Layout) -> str:
+    """The tables as plain text, for the terminal."""
+    parts = []
+    for title, table in tables.items():
+        for panel, part in by_panel(table, layout):
+            shown = _labelled(part, layout).to_string()
+            parts.append(f"{title}{' — ' + panel if panel else ''}\n{shown}\n")
     return "\n".join(parts)

@@ -15,6 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from runner.axes import Axis, Layout
+
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
 DPI = 100
 PNG = {"compress_level": 1}  # fast to write; these are small pictures
@@ -80,28 +82,68 @@ def errors_per_epoch(errors: Sequence[int], path: Path) -> None:
     fig.savefig(path, pil_kwargs=PNG)
 
 
-def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, share: pd.DataFrame, path: Path) -> None:
-    """A sweep's gate × lr grid coloured by mean epochs, each cell labelled with its mean ± sd
-    and the share of its runs that converged."""
-    rows, cols = mean.shape
-    fig = Figure(figsize=(1.6 + 1.3 * cols, 1.2 + 0.6 * rows), dpi=DPI)
-    ax = fig.add_subplot()
-    image = ax.imshow(mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto")
-    fig.colorbar(image, ax=ax, label="mean epochs")
-    ax.set_xticks(range(cols), [f"{c:g}" for c in mean.columns])
-    ax.set_yticks(range(rows), list(mean.index))
-    ax.set(xlabel="lr", ylabel="gate")
-    ax.set_title("Epochs, mean ± sd over seeds, and share converged\n(hatched: not every run "
-                 "converged)", fontsize="small")
-    for r in range(rows):
-        for c in range(cols):
-            value = mean.iat[r, c]
-            if pd.isna(value):
-                continue
-            ax.text(c, r, f"{labels.iat[r, c]}\n{share.iat[r, c]:.0%} converged", ha="center",
-                    va="center", fontsize="x-small",  # dark text on the light end of the map
-                    color="black" if image.norm(value) < 0.5 else "white")
-            if share.iat[r, c] < 1:
-                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
-                                       edgecolor="grey", linewidth=0))
+def heatmap(
+    panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
+    layout: Layout,
+    title: str,
+    path: Path,
+) -> None:
+    """A sweep's cells coloured by mean epochs, one panel per (name, means, labels, shares); each
+    cell labelled with its mean (± sd) and the share of its runs that converged, hatched where
+    not every run converged. One colour scale for all panels."""
+    rows = max(p[1].shape[0] for p in panels)
+    cols = max(p[1].shape[1] for p in panels)
+    across = min(len(panels), 3)
+    down = -(-len(panels) // across)
+    fig = Figure(figsize=(across * (1.2 + 1.3 * cols) + 1.2, down * (1.0 + 0.6 * rows) + 0.8), dpi=DPI)
+    values = pd.concat([p[1].stack() for p in panels])
+    low, high = float(values.min()), float(values.max())
+    axes = fig.subplots(down, across, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (name, mean, labels, share) in zip(axes.flat, panels):
+        image = ax.imshow(mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto",
+                          vmin=low, vmax=max(high, low + 1e-9))
+        ax.set_xticks(range(mean.shape[1]), [_tick(c) for c in mean.columns])
+        ax.set_yticks(range(mean.shape[0]), [_tick(r) for r in mean.index])
+        ax.set(xlabel=layout.columns or "", ylabel=layout.rows or "", title=name)
+        for r in range(mean.shape[0]):
+            for c in range(mean.shape[1]):
+                value = mean.iat[r, c]
+                if pd.isna(value):
+                    continue
+                ax.text(c, r, f"{labels.iat[r, c]}\n{share.iat[r, c]:.0%} converged", ha="center",
+                        va="center", fontsize="small",  # dark text on the light end of the map
+                        color="black" if image.norm(value) < 0.5 else "white")
+                if share.iat[r, c] < 1:
+                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
+                                           edgecolor="grey", linewidth=0))
+    fig.colorbar(image, ax=axes, label="mean epochs", shrink=0.8)
+    fig.suptitle(f"{title}, and share converged (hatched: not every run converged)")
     fig.savefig(path, bbox_inches="tight", pil_kwargs=PNG)
+
+
+def _tick(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def objective(done: pd.DataFrame, axes: Sequence[Axis], path: Path) -> None:
+    """A search's trials: the epochs each took against each searched value (log scale where the
+    search drew on one), converged trials filled, the others hollow."""
+    fig = Figure(figsize=(4.2 * max(len(axes), 1), 3.6), dpi=DPI)
+    converged = done["converged"] == 1
+    for i, axis in enumerate(axes, start=1):
+        ax = fig.add_subplot(1, max(len(axes), 1), i)
+        x = done[axis.key].astype(float)
+        ax.scatter(x[converged], done["epochs"][converged], color="tab:blue", label="converged")
+        ax.scatter(x[~converged], done["epochs"][~converged], facecolors="none",
+                   edgecolors="tab:red", label="not converged")
+        if "log" in axis.spec:
+            ax.set_xscale("log")
+        ax.set(xlabel=axis.key, ylabel="epochs" if i == 1 else None)
+        ax.grid(alpha=0.3)
+    if axes:
+        fig.axes[0].legend(fontsize="small")
+    fig.suptitle("Epochs of each trial against the searched values")
+    fig.tight_layout()
+    fig.savefig(path, pil_kwargs=PNG)

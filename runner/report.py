@@ -4,8 +4,9 @@
     python -m runner.report --parent RUN_ID       a given sweep (its parent run's id)
     python -m runner.report --csv DIR --markdown FILE
 
-For each gate and learning rate, over the sweep's seeds: the mean number of epochs with its
-standard deviation, and the share of runs that converged. The comparison without a browser.
+A grid sweep's cells, pivoted on what it varied (the mean epochs ± sd over the seeds, the share
+that converged, the runs per cell); a search's trials, best first. The comparison without a
+browser. It only reads: a store that is not there is an error, never created.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import os
 import sys
 from pathlib import Path
 
-from runner import tracking
-from runner.pivots import markdown, pivots, write_csv
+from runner import pivots
+from runner.axes import SEED, layout
+from runner.errors import UsageError
 
-DEFAULT_STORE = "sqlite:///outputs/mlflow.db"
 
 def main(argv: list[str] | None = None) -> None:
+    from runner import readback
+    from runner.store import DEFAULT_URI, absolute, open_store, sqlite_path
+
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_STORE),
-                        help=f"the MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_STORE})")
+    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI),
+                        help=f"the MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_URI})")
     parser.add_argument("--experiment", default="perceptron", help="the MLflow experiment (default: perceptron)")
     parser.add_argument("--parent", help="the sweep's parent run id (default: the latest sweep)")
     parser.add_argument("--csv", type=Path, metavar="DIR",
@@ -31,24 +35,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables to FILE")
     args = parser.parse_args(argv)
 
-    uri = tracking.absolute(args.tracking_uri, Path.cwd())
+    uri = absolute(args.tracking_uri, Path.cwd())
+    database = sqlite_path(uri)
     try:
-        experiment, parent, name = tracking.find_sweep(uri, args.experiment, args.parent)
-        summary = tracking.sweep_summary(uri, experiment, parent)
-    except tracking.UsageError as err:
+        if database is not None and not database.is_file():
+            raise UsageError(f"No MLflow store at {database} ({args.tracking_uri}): nothing to report")
+        store = open_store(uri)
+        sweep = readback.find_sweep(store, args.experiment, args.parent)
+        summary = readback.sweep_summary(store, sweep)
+    except UsageError as err:
         raise SystemExit(str(err)) from None
-    tables = pivots(summary)
 
-    print(f"{name} (parent run {parent}): {len(summary)} runs, "
-          f"{int((summary['status'] == 'FINISHED').sum())} finished\n")
-    for title, table in tables.items():
-        print(f"{title}\n{table.to_string()}\n")
+    finished = int((summary["status"] == "FINISHED").sum())
+    state = f"{len(summary)} runs, {finished} finished"
+    if sweep.planned and len(summary) < sweep.planned:
+        state += f"; incomplete: {len(summary)} of {sweep.planned} planned jobs logged"
+    print(f"{sweep.name} (parent run {sweep.run_id}, {sweep.status}): {state}\n")
+    keys = [a.key for a in sweep.axes if a.key != SEED]
+    if sweep.search:
+        ranked = pivots.best_first(summary, keys)
+        print(f"best trials first\n{ranked.head(pivots.BEST_SHOWN).to_string(index=False)}\n")
+        tables = {"best trials": ranked}
+        text = f"# {sweep.name}: best trials first\n\n{ranked.to_markdown(index=False)}\n"
+    else:
+        shape = layout(sweep.axes)
+        tables = pivots.pivots(summary, shape)
+        print(pivots.text(tables, shape))
+        text = f"# {sweep.name}\n\n{pivots.markdown(tables, shape)}"
     if args.csv:
         args.csv.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.csv / "summary.csv", index=False)
-        write_csv(tables, args.csv)
+        pivots.write_csv(tables, args.csv)
     if args.markdown:
-        args.markdown.write_text(markdown(name, tables))
+        args.markdown.write_text(text)
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

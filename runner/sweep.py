@@ -1,12 +1,15 @@
-"""Groups the runs of one Hydra multirun under one parent MLflow run.
+"""Groups the runs of one Hydra multirun under one parent MLflow run, and reviews them at the end.
 
-`MlflowSweep` is a Hydra callback registered in conf/config.yaml. On multirun start it creates
-the parent run and writes its id, the number of jobs planned and the start time to a small JSON
-file in the sweep's folder, where every job finds it whatever launcher runs the job, and whatever
-process; each job that ends appends a line to a progress file beside it, which is how it knows
-it is the k-th of N. On multirun end the callback attaches the summary table of all children,
-its pivot tables and heatmap to the parent and closes it. A sweep that dies before its end (a
-job raised, Ctrl-C) still closes the parent, FAILED or KILLED, when the process exits.
+`MlflowSweep` is a Hydra callback registered in conf/config.yaml. On multirun start it works out
+what the sweep varies (its axes: the lists of the command line and of a preset, or the keys a
+search draws), creates the parent run, named and with params after them, and writes its id, the
+jobs planned and the start time to a small JSON file in the sweep's folder, where every job finds
+it whatever launcher runs the job, and whatever process; each job that ends appends a line to a
+progress file beside it, which is how it knows it is the k-th of N. On multirun end it reads the
+children back, reviews them (runner/review.py: tables and pictures pivoted on the axes), gives the
+parent its metrics and description, saves the sweep's ready views for the MLflow UI
+(runner/views.py) and prints their links. A sweep that dies before its end (a job raised, Ctrl-C)
+still gets all of that, its parent ending FAILED or KILLED, when the process exits.
 """
 
 from __future__ import annotations
@@ -18,17 +21,21 @@ import json
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from runner.axes import Axis, layout, parse, plural, sweep_name
 
 log = logging.getLogger(__name__)
 
 PARENT_FILE = "mlflow_parent_run.json"
 PROGRESS_FILE = "progress.log"
-MAX_HEATMAP_CELLS = 24  # rows or columns; more is a search, not a grid, and would not read
+MAX_LISTING = 1000  # characters of a sweep param's values; a longer list is given as its override
 
 
 def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str | None:
@@ -37,10 +44,7 @@ def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str 
     if not path.is_file():
         return None
     parent = json.loads(path.read_text())
-    same_place = (parent["tracking_uri"], parent["experiment_name"]) == (
-        tracking_uri,
-        experiment_name,
-    )
+    same_place = (parent["tracking_uri"], parent["experiment_name"]) == (tracking_uri, experiment_name)
     return parent["run_id"] if same_place else None
 
 
@@ -73,69 +77,110 @@ def _clock(seconds: float) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
 
 
+def is_search(config: DictConfig) -> bool:
+    """Whether the sweeper searches (Optuna) rather than runs a grid (Hydra's basic sweeper)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.utils import get_class
+
+    return not issubclass(get_class(config.hydra.sweeper._target_), BasicSweeper)
+
+
 def planned_jobs(config: DictConfig) -> int | None:
     """How many jobs the sweep will run: the product of the sweep lists for Hydra's basic
     sweeper, as it computes them, or a sweeper's `n_trials` (Optuna); None if unknown."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.utils import get_class
 
-    sweeper = config.hydra.sweeper
-    if not issubclass(get_class(sweeper._target_), BasicSweeper):  # its plugin is imported already
-        return sweeper.get("n_trials")
-
-    arguments = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
-    arguments += list(config.hydra.overrides.task)
+    if is_search(config):
+        return config.hydra.sweeper.get("n_trials")
     try:
-        overrides = OverridesParser.create().parse_overrides(arguments)
+        overrides = OverridesParser.create().parse_overrides(_arguments(config))
         return len(BasicSweeper.split_arguments(overrides, None)[0])
     except Exception:  # Hydra reports a bad sweep itself, when the sweeper parses it
         return None
 
 
+def _arguments(config: DictConfig) -> list[str]:
+    """A sweep's overrides as its sweeper reads them: the preset's params, then the command line."""
+    params = config.hydra.sweeper.get("params") or {}
+    return [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+
+
+def sweep_axes(config: DictConfig) -> list[Axis]:
+    """What the sweep varies, in the order it was given; a key listed twice keeps its last list
+    (the command line's over the preset's), and `hydra.*` or `mlflow.*` keys are no axes."""
+    groups = set(config.hydra.runtime.choices)
+    found: dict[str, Axis] = {}
+    try:
+        overrides = OverridesParser.create().parse_overrides(_arguments(config))
+    except Exception:
+        return []
+    search = is_search(config)
+    for override in overrides:
+        key = override.key_or_group
+        if key.split(".")[0] in ("hydra", "mlflow"):
+            continue
+        if override.is_sweep_override():
+            values = tuple(override.sweep_string_iterator())
+            listing = ",".join(values)
+            spec = override.get_value_element_as_str() if len(listing) > MAX_LISTING else ""
+            numeric = key not in groups and all(isinstance(parse(v), (int, float)) for v in values)
+            found[key] = Axis(key, () if spec else values, numeric, spec)
+        elif search and key in (config.hydra.sweeper.get("params") or {}):
+            spec = override.get_value_element_as_str()  # interval(...), tag(log, ...): drawn
+            found[key] = Axis(key, (), not spec.startswith("choice"), spec)
+    return list(found.values())
+
+
+@dataclass
+class _Open:
+    """The parent run of the sweep in progress."""
+
+    store: Any  # runner.store.Store, imported once the sweep starts
+    shown_uri: str  # the store as the user gave it
+    experiment: str
+    run_id: str
+    name: str
+    dir: Path
+    axes: list[Axis]
+    search: bool
+
+
 class MlflowSweep(Callback):
     def __init__(self) -> None:
-        self._open: dict[str, Any] | None = None
+        self._open: _Open | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from runner import tracking
+        from runner.store import absolute, open_store
 
         shown_uri = config.mlflow.tracking_uri
-        uri = tracking.absolute(shown_uri, Path.cwd())
+        store = open_store(absolute(shown_uri, Path.cwd()))
         name = config.mlflow.experiment_name
-        overrides = list(config.hydra.overrides.task)
+        experiment = store.experiment_id(name)
         sweep_dir = Path(config.hydra.sweep.dir)
-        experiment = tracking.experiment_id(uri, name)
-        run_name = " ".join(["sweep", *overrides])
-        run_id = tracking.start_run(
-            uri,
-            experiment,
-            run_name=run_name,
-            tags={
-                tracking.SWEEP_TAG: str(sweep_dir.resolve()),
-                "sweep.overrides": " ".join(overrides),
-            },
-        )
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / PARENT_FILE).write_text(
-            json.dumps(
-                {
-                    "tracking_uri": uri,
-                    "experiment_name": name,
-                    "run_id": run_id,
-                    "jobs": planned_jobs(config),
-                    "started": time.time(),
-                }
-            )
-        )
-        self._open = {
-            "uri": uri,
-            "shown_uri": shown_uri,
-            "experiment": experiment,
-            "run_id": run_id,
-            "name": run_name,
-            "dir": sweep_dir,
+        axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
+        choices = config.hydra.runtime.choices
+        preset = choices.get("sweep") or "sweep"
+        run_name = sweep_name("sweep" if preset == "command_line" else preset, axes, jobs,
+                              time.strftime("%H:%M:%S"), search)
+        params = {
+            "sweep.axes": ",".join(a.key for a in axes),
+            **{f"sweep.{a.key}": a.listing for a in axes},
+            "sweep.jobs": str(jobs),
+            "sweep.launcher": str(choices.get("hydra/launcher")),
+            "sweep.sweeper": str(choices.get("hydra/sweeper")),
+            "sweep.search": json.dumps(search),
         }
+        tags = {
+            tracking.SWEEP_TAG: str(sweep_dir.resolve()),
+            "sweep.overrides": " ".join(config.hydra.overrides.task),
+        }
+        run_id = tracking.start_sweep(store, experiment, run_name, tags, params)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        plan = {"tracking_uri": store.uri, "experiment_name": name, "run_id": run_id, "jobs": jobs,
+                "started": time.time()}
+        (sweep_dir / PARENT_FILE).write_text(json.dumps(plan))
+        self._open = _Open(store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search)
         atexit.register(self._close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -146,44 +191,41 @@ class MlflowSweep(Callback):
         self._close("KILLED" if interrupted else "FAILED")
 
     def _close(self, status: str) -> None:
-        """Attach the summary of the children logged so far, then end the parent run."""
+        """Review the children logged so far, give the parent its results, end it, and print
+        where to look."""
         if self._open is None:
             return
-        from runner import tracking
+        from runner import readback, tracking, views
+        from runner.review import review
 
-        run, self._open = self._open, None
+        sweep, self._open = self._open, None
         atexit.unregister(self._close_unfinished)
-        with tracking.ending(run["uri"], run["run_id"], status):
-            summary = tracking.sweep_summary(run["uri"], run["experiment"], run["run_id"])
-            files = review(summary, run["dir"], run["name"])
-            tracking.log_summary(run["uri"], run["run_id"], summary, files)
+        store, shape = sweep.store, layout(sweep.axes)
+        with store.ending(sweep.run_id, status):
+            found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, status,
+                                   tuple(sweep.axes), sweep.search, None)
+            summary = readback.sweep_summary(store, found)
+            done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
+            tracking.finish_sweep(store, sweep.run_id, done.metrics,
+                                  {tracking.NOTE_TAG: done.note, "best": done.best}, summary, done.files)
+            finished = summary[summary["status"] == "FINISHED"]
+            cells = finished[shape.cell_keys].drop_duplicates().itertuples(index=False)
+            states = views.sweep_views(sweep.run_id, sweep.axes, shape, list(cells), len(summary),
+                                       sweep.search)
+            tracking.save_views(store, sweep.experiment, states)
+        table_key, charts_key = views.keys(sweep.run_id)
+        base = store.ui_base()
         converged = int(summary["converged"].sum())
+        runs = len(summary)
         lines = [
-            f"Sweep of {len(summary)} runs in {run['dir']} ({converged} converged), "
-            f"parent run {status}:",
+            f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
+            f"parent run {status}",
             summary.drop(columns=["run_id"]).to_string(index=False),
-            *tracking.where_to_look(
-                run["shown_uri"], run["experiment"], run["run_id"], "the sweep"
-            ),
+            f"Best: {done.best}",
+            *store.ui_command(sweep.shown_uri),
+            f"  the sweep:  {views.link(base, sweep.experiment, table_key)}",
+            f"  its charts: {views.link(base, sweep.experiment, charts_key, charts=True)}",
+            f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
+            "?workflowType=machine_learning",
         ]
         log.info("\n".join(lines))
-
-
-def review(summary: Any, folder: Path, title: str) -> list[Path]:
-    """Write a sweep's summary, its gate × lr pivot tables (CSV and Markdown) and their heatmap
-    to `folder`; returns the files, for the parent run."""
-    from runner import pivots, plots
-
-    summary.to_csv(folder / "summary.csv", index=False)
-    files = [folder / "summary.csv"]
-    if not (summary["status"] == "FINISHED").any():
-        return files
-    tables = pivots.pivots(summary)
-    files += pivots.write_csv(tables, folder, prefix="pivot_")
-    files.append(folder / "pivots.md")
-    files[-1].write_text(pivots.markdown(title, tables))
-    mean = pivots.mean_epochs(summary)
-    if max(mean.shape) <= MAX_HEATMAP_CELLS:  # a search over continuous lr makes no grid
-        files.append(folder / "heatmap_epochs.png")
-        plots.heatmap(mean, tables[pivots.EPOCHS], tables[pivots.CONVERGED], files[-1])
-    return files

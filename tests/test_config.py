@@ -116,7 +116,7 @@ def test_every_rule_and_activation_composes():
 @pytest.mark.parametrize("gate", ["or", "and", "nand", "nor"])
 def test_separable_gates_converge_from_zero(gate):
     inputs, targets = validate(compose_config(f"gate={gate}"))
-    result = perceptron.train(inputs, targets, [0, 0], 0, 1.0, 100)
+    result = perceptron.train(inputs, targets, [0, 0], 0, perceptron.Setup(1.0, 100))
     assert result.converged and result.epochs <= 5
 
 

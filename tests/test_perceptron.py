@@ -21,7 +21,7 @@ def test_core_imports_neither_hydra_nor_mlflow():
 
 
 def test_worked_or_trace_row_by_row():
-    result = perceptron.train(OR_INPUTS, OR_TARGETS, [0, 0], 0, lr=1, max_epochs=100)
+    result = perceptron.train(OR_INPUTS, OR_TARGETS, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100))
     expected = pd.DataFrame(
         [
             # epoch X1 X2  T yin  Y W1 W2  b dW1 dW2 db
@@ -46,7 +46,7 @@ def test_worked_or_trace_row_by_row():
 
 def test_a_run_that_never_converges_ends_cleanly_at_max_epochs():
     # XOR in an order that is not the table's, so no cycle is detected
-    result = perceptron.train(OR_INPUTS, XOR_TARGETS, [0, 0], 0, lr=1, max_epochs=7, order="shuffle")
+    result = perceptron.train(OR_INPUTS, XOR_TARGETS, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=7, order="shuffle"))
     assert not result.converged
     assert (result.epochs, result.stop_reason) == (7, "max_epochs")
     assert len(result.trace) == 7 * 4
@@ -56,8 +56,8 @@ def test_a_run_that_never_converges_ends_cleanly_at_max_epochs():
 @pytest.mark.parametrize("lr", [0.1, 0.3, 0.7])
 def test_from_zero_weights_lr_only_scales_the_trajectory(lr):
     """Exact arithmetic of the updates: no rounding of lr changes a decision."""
-    base = perceptron.train(OR_INPUTS, [1, -1, -1, -1], [0, 0], 0, lr=1, max_epochs=50)
-    scaled = perceptron.train(OR_INPUTS, [1, -1, -1, -1], [0, 0], 0, lr=lr, max_epochs=50)
+    base = perceptron.train(OR_INPUTS, [1, -1, -1, -1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=50))
+    scaled = perceptron.train(OR_INPUTS, [1, -1, -1, -1], [0, 0], 0, perceptron.Setup(lr=lr, max_epochs=50))
     assert scaled.trace["Y"].tolist() == base.trace["Y"].tolist()
     assert (scaled.epochs, scaled.updates) == (base.epochs, base.updates)
     np.testing.assert_allclose(scaled.weights, lr * base.weights)
@@ -68,7 +68,7 @@ def test_every_row_follows_the_update_rule():
     x = rng.choice([-1.0, 1.0], size=(8, 3))
     t = rng.choice([-1.0, 1.0], size=8)
     w0, b0 = rng.uniform(-1, 1, 3), 0.25
-    result = perceptron.train(x, t, w0, b0, lr=0.5, max_epochs=6)
+    result = perceptron.train(x, t, w0, b0, perceptron.Setup(lr=0.5, max_epochs=6))
     tr = result.trace
     ws, dws = tr[["W1", "W2", "W3"]].to_numpy(), tr[["delW1", "delW2", "delW3"]].to_numpy()
     before_w = np.vstack([w0, ws[:-1]])

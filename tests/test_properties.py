@@ -35,7 +35,7 @@ def test_separable_tables_converge_within_the_bound(table, lr):
     x, t = table
     bound = separability.analyse(x, t)
     assert bound.separable
-    result = perceptron.train(x, t, np.zeros(x.shape[1]), 0.0, lr, max_epochs=100_000)
+    result = perceptron.train(x, t, np.zeros(x.shape[1]), 0.0, perceptron.Setup(lr, max_epochs=100_000))
     assert result.converged and result.stop_reason == "converged"
     assert result.updates <= bound.update_bound + 1e-6
 
@@ -53,9 +53,7 @@ def test_every_trace_row_follows_from_the_one_before(table, rule, activation, or
     n = x.shape[1]
     w0, b0 = perceptron.initial_parameters(n, seed, -1, 1)
     result = perceptron.train(
-        x, t, w0, b0, 0.1, max_epochs=20, rule=rule, activation=activation, theta=0.2,
-        tolerance=1e-3, order=order, seed=seed,
-    )
+        x, t, w0, b0, perceptron.Setup(0.1, max_epochs=20, rule=rule, activation=activation, theta=0.2, tolerance=1e-3, order=order, seed=seed))
     tr = result.trace
     xs = tr[[f"X{i}" for i in range(1, n + 1)]].to_numpy(float)
     ws = tr[[f"W{i}" for i in range(1, n + 1)]].to_numpy(float)

@@ -14,9 +14,7 @@ XOR = [-1, 1, 1, -1]
 def test_fausett_perceptron_for_and_with_band_activation():
     """Fausett, Fundamentals of Neural Networks: binary inputs, bipolar targets, θ = 0.2."""
     result = perceptron.train(
-        [[1, 1], [1, 0], [0, 1], [0, 0]], [1, -1, -1, -1], [0, 0], 0, lr=1, max_epochs=100,
-        activation="band", theta=0.2,
-    )
+        [[1, 1], [1, 0], [0, 1], [0, 0]], [1, -1, -1, -1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, activation="band", theta=0.2))
     assert (result.epochs, result.updates, result.stop_reason) == (10, 22, "converged")
     assert result.errors[-1] == 0 and (result.errors[:-1] > 0).all()
     assert result.weights.tolist() == [2, 3] and result.bias == -4
@@ -24,7 +22,7 @@ def test_fausett_perceptron_for_and_with_band_activation():
 
 def test_band_output_zero_is_a_mistake():
     # from zero weights every yin of the first pattern is 0: inside the band, so Y = 0 != t
-    result = perceptron.train([[1, 1]], [1], [0, 0], 0, lr=1, max_epochs=5, activation="band", theta=0.5)
+    result = perceptron.train([[1, 1]], [1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=5, activation="band", theta=0.5))
     first = result.trace.iloc[0]
     assert (first["yin"], first["Y"], first["delb"]) == (0, 0, 1)
     step = perceptron.activation_function("band", theta=0.5)
@@ -32,21 +30,20 @@ def test_band_output_zero_is_a_mistake():
 
 
 def test_hebb_net_for_and():
-    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, lr=1, max_epochs=100, rule="hebb")
+    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, rule="hebb"))
     assert result.weights.tolist() == [2, 2] and result.bias == -2
     assert (result.epochs, result.updates, result.stop_reason) == (1, 4, "single_pass")
     assert result.converged  # the learned weights classify all four patterns
 
 
 def test_hebb_that_does_not_classify_everything_says_so():
-    result = perceptron.train(BIPOLAR, XOR, [0, 0], 0, lr=1, max_epochs=100, rule="hebb")
+    result = perceptron.train(BIPOLAR, XOR, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, rule="hebb"))
     assert result.stop_reason == "single_pass" and not result.converged
 
 
 def test_adaline_approaches_the_least_squares_solution():
     result = perceptron.train(
-        BIPOLAR, AND, [0, 0], 0, lr=0.005, max_epochs=5000, rule="adaline", tolerance=1e-7
-    )
+        BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=5000, rule="adaline", tolerance=1e-7))
     assert result.stop_reason == "tolerance"
     np.testing.assert_allclose([*result.weights, result.bias], [0.5, 0.5, -0.5], atol=0.01)
     assert result.converged
@@ -55,18 +52,18 @@ def test_adaline_approaches_the_least_squares_solution():
 
 
 def test_adaline_stops_at_max_epochs_when_the_tolerance_is_not_reached():
-    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, lr=0.005, max_epochs=3, rule="adaline", tolerance=1e-7)
+    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=3, rule="adaline", tolerance=1e-7))
     assert (result.epochs, result.stop_reason) == (3, "max_epochs")
 
 
 def test_adaline_with_a_large_rate_diverges_and_says_so():
-    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, lr=2, max_epochs=10_000, rule="adaline", tolerance=1e-3)
+    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=2, max_epochs=10_000, rule="adaline", tolerance=1e-3))
     assert result.stop_reason == "diverged" and not result.converged
 
 
 def test_perceptron_with_binary_targets_uses_t_minus_y():
     inputs = gates.inputs(2, "binary")
-    result = perceptron.train(inputs, [0, 0, 0, 1], [0, 0], 0, lr=1, max_epochs=100, binary_targets=True)
+    result = perceptron.train(inputs, [0, 0, 0, 1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, binary_targets=True))
     assert result.converged
     assert set(result.trace["Y"]) <= {0, 1}
     wrong = result.trace["Y"] != result.trace["T"]
@@ -75,7 +72,7 @@ def test_perceptron_with_binary_targets_uses_t_minus_y():
 
 def test_xor_cycles_and_is_stopped_in_a_handful_of_epochs():
     w, b = perceptron.initial_parameters(2, seed=0, low=-0.5, high=0.5)
-    result = perceptron.train(BIPOLAR, XOR, w, b, lr=1, max_epochs=100)
+    result = perceptron.train(BIPOLAR, XOR, w, b, perceptron.Setup(lr=1, max_epochs=100))
     assert result.stop_reason == "cycle" and not result.converged
     assert result.epochs <= 5 and result.cycle_length >= 1
     # the state that starts the next epoch is one seen cycle_length epochs before
@@ -87,20 +84,20 @@ def test_xor_cycles_and_is_stopped_in_a_handful_of_epochs():
 @pytest.mark.parametrize("n", [2, 3, 4])
 def test_parity_of_any_width_cycles(n):
     result = perceptron.train(gates.inputs(n, "bipolar"), gates.targets("xor", n, "bipolar"),
-                              np.zeros(n), 0, lr=1, max_epochs=1000)
+                              np.zeros(n), 0, perceptron.Setup(lr=1, max_epochs=1000))
     assert result.stop_reason == "cycle" and result.epochs < 1000
 
 
 def test_no_cycle_detection_for_shuffled_order_or_fractional_tables():
-    shuffled = perceptron.train(BIPOLAR, XOR, [0, 0], 0, lr=1, max_epochs=30, order="shuffle", seed=1)
+    shuffled = perceptron.train(BIPOLAR, XOR, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=30, order="shuffle", seed=1))
     assert (shuffled.stop_reason, shuffled.epochs) == ("max_epochs", 30)
-    fractional = perceptron.train([[0.5, -1], [-1, 0.5], [1, 1], [-0.5, -0.5]], XOR, [0, 0], 0, 1, 30)
+    fractional = perceptron.train([[0.5, -1], [-1, 0.5], [1, 1], [-0.5, -0.5]], XOR, [0, 0], 0, perceptron.Setup(1, 30))
     assert fractional.stop_reason in ("max_epochs", "converged")
 
 
 def test_shuffle_presents_every_row_once_per_epoch_in_a_seeded_order():
     table, targets = gates.inputs(3, "bipolar"), gates.targets("xor", 3, "bipolar")
-    run = lambda seed: perceptron.train(table, targets, np.zeros(3), 0, 1, 6, order="shuffle", seed=seed)
+    run = lambda seed: perceptron.train(table, targets, np.zeros(3), 0, perceptron.Setup(1, 6, order="shuffle", seed=seed))
     result = run(5)
     rows = [tuple(r) for r in table.tolist()]
     orders = []
@@ -117,7 +114,7 @@ def test_updates_never_exceed_the_bound_for_or_and_and():
     for targets in ([-1, 1, 1, 1], AND):
         table = separability.analyse(BIPOLAR, targets)
         assert table.separable and table.update_bound == pytest.approx(9, abs=1e-6)
-        result = perceptron.train(BIPOLAR, targets, [0, 0], 0, lr=1, max_epochs=100)
+        result = perceptron.train(BIPOLAR, targets, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100))
         assert result.updates <= table.update_bound
 
 
@@ -149,7 +146,7 @@ def test_margin_matches_an_independent_optimiser_on_random_separable_tables(seed
     assert table.margin == pytest.approx(found.x[-1], abs=1e-6)
     radius = np.linalg.norm(np.hstack([x, np.ones((len(x), 1))]), axis=1).max()
     assert table.update_bound == pytest.approx((radius / table.margin) ** 2)
-    result = perceptron.train(x, t, np.zeros(n), 0, lr=1, max_epochs=10_000)
+    result = perceptron.train(x, t, np.zeros(n), 0, perceptron.Setup(lr=1, max_epochs=10_000))
     assert result.converged and result.updates <= table.update_bound
 
 

@@ -1,0 +1,135 @@
+"""Reading a sweep back from MLflow: which sweep, what it varied, one row per run.
+
+Used by the sweep's parent at its end and by `python -m runner.report`; reads, never writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import pandas as pd
+from mlflow.entities import Run as MlflowRun
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from runner.axes import SEED, Axis, parse
+from runner.store import ERROR_TAG, Store, TrackingError
+from runner.tracking import JOB_NUM_TAG, SWEEP_TAG
+
+AXIS_PARAM = "sweep."  # the parent's params: sweep.<axis> = its values, as listed
+AXES_PARAM = "sweep.axes"  # the axes, in order: gate,lr,seed
+SEARCH_PARAM = "sweep.search"  # "true" for a sweeper that searches (Optuna)
+FIXED_AXES = ("gate", "lr", "seed")  # in every summary, swept or not
+RESULTS = ["epochs", "converged", "stop_reason", "updates"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    experiment: str
+    run_id: str
+    name: str
+    status: str
+    axes: tuple[Axis, ...]
+    search: bool
+    planned: int | None  # jobs planned, when known
+
+
+def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) -> Sweep:
+    """A sweep by its parent run's id, or the latest in the experiment."""
+    experiment = store.find_experiment(experiment_name)
+    if experiment is None:
+        raise TrackingError(f"No MLflow experiment {experiment_name!r} in {store.uri}")
+    if parent_run_id:
+        try:
+            run = store.client.get_run(parent_run_id)
+        except MlflowException:
+            raise TrackingError(f"No run {parent_run_id} in {store.uri}") from None
+    else:
+        latest = store.client.search_runs(
+            [experiment], f"tags.`{SWEEP_TAG}` LIKE '%'", max_results=1,
+            order_by=["attributes.start_time DESC"],
+        )
+        if not latest:
+            raise TrackingError(f"No sweep in experiment {experiment_name!r} of {store.uri}")
+        run = latest[0]
+    return sweep_of(run)
+
+
+def sweep_of(run: MlflowRun) -> Sweep:
+    """What a parent run says of its sweep. A sweep logged before its axes were recorded is
+    read as swept over gate, lr and seed."""
+    params = run.data.params
+    order = params.get(AXES_PARAM)
+    keys = order.split(",") if order else list(FIXED_AXES)
+    axes = tuple(_axis(k, params.get(AXIS_PARAM + k, "")) for k in keys)
+    planned = params.get(AXIS_PARAM + "jobs")
+    return Sweep(
+        experiment=run.info.experiment_id,
+        run_id=run.info.run_id,
+        name=run.info.run_name,
+        status=run.info.status,
+        axes=axes,
+        search=params.get(SEARCH_PARAM) == "true",
+        planned=int(planned) if planned and planned.isdigit() else None,
+    )
+
+
+def _axis(key: str, listing: str) -> Axis:
+    values = tuple(_split(listing))
+    return Axis(key, values, _numeric(key, listing), "" if values else listing)
+
+
+def _split(listing: str) -> list[str]:
+    return [] if "(" in listing or not listing else listing.split(",")  # a search's distribution is no list
+
+
+def _numeric(key: str, listing: str) -> bool:
+    if not listing:  # a sweep logged before its axes were: gate, lr, seed
+        return key != "gate"
+    values = _split(listing)
+    if not values:  # interval(...), tag(log, ...): Optuna draws numbers; choice(...) may not
+        return not listing.startswith("choice")
+    return all(isinstance(parse(v), (int, float)) for v in values)
+
+
+def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
+    """One row per child run, in job order: its values on the sweep's axes (and on gate, lr and
+    seed always), how it ended, its name, status and id."""
+    keys = [*FIXED_AXES, *(a.key for a in sweep.axes if a.key not in FIXED_AXES)]
+    rows = []
+    for run in _children(store, sweep.experiment, sweep.run_id):
+        p, m = run.data.params, run.data.metrics
+        rows.append(
+            {
+                "job": int(run.data.tags.get(JOB_NUM_TAG, -1)),
+                "run_name": run.info.run_name,
+                **{k: parse(p.get(k)) for k in keys},
+                "epochs": _int_or_none(m.get("epochs")),
+                "converged": _int_or_none(m.get("converged")),
+                "stop_reason": p.get("stop_reason"),
+                "updates": _int_or_none(m.get("updates")),
+                "status": run.info.status,
+                "error": run.data.tags.get(ERROR_TAG, ""),
+                "run_id": run.info.run_id,
+            }
+        )
+    columns = ["job", "run_name", *keys, *RESULTS, "status", "error", "run_id"]
+    frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
+    frame = frame.astype({c: "Int64" for c in (SEED, "epochs", "converged", "updates")})
+    return frame.astype({k: object for k in keys if k != SEED})  # values as logged: 3 stays 3
+
+
+def _children(store: Store, experiment: str, parent_run_id: str) -> Iterable[MlflowRun]:
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_run_id}'"
+    token = None
+    while True:
+        page = store.client.search_runs([experiment], query, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,102 @@
+"""What one run is, made from a composed config: the table, where training started, what it gave.
+
+`train(cfg)` is the one way from a config to a `Run`: validate, draw the initial values, train,
+decide separability. `name` and `params` say what the run is, for MLflow. The config is read here
+and nowhere further down: the core (perceptron, gates, separability) gets plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from runner import perceptron, separability
+from runner.config import validate
+from runner.console import number
+
+
+@dataclass(frozen=True)
+class Run:
+    inputs: np.ndarray  # the truth table's patterns, one row each
+    targets: np.ndarray
+    weights: np.ndarray  # the initial weights and bias, drawn or given
+    bias: float
+    setup: perceptron.Setup  # how it was trained: lr, rule, activation, ...
+    result: perceptron.TrainResult
+    table: separability.Separability
+
+    def truth_table(self) -> pd.DataFrame:
+        """The patterns and targets as one table: X1..Xn, T."""
+        columns = [f"X{i}" for i in range(1, self.inputs.shape[1] + 1)]
+        return pd.DataFrame(self.inputs, columns=columns).assign(T=self.targets)
+
+    @property
+    def objective(self) -> float:
+        """What a sweeper that searches (Optuna) minimises: the epochs to converge, or one more
+        than the epochs allowed for a run that did not converge."""
+        r = self.result
+        return float(r.epochs if r.converged else self.setup.max_epochs + 1)
+
+
+def train(cfg: DictConfig) -> Run:
+    """Validate the config (ConfigError names the first bad key), then train."""
+    inputs, targets = validate(cfg)
+    init, rule, activation = cfg.init, cfg.rule, cfg.activation
+    weights, bias = perceptron.initial_parameters(
+        inputs.shape[1], cfg.seed, init.low, init.high, init.weights, init.bias
+    )
+    setup = perceptron.Setup(
+        lr=cfg.lr,
+        max_epochs=cfg.max_epochs,
+        rule=rule.name,
+        activation=activation.name,
+        theta=activation.theta or 0.0,
+        binary_targets=cfg.gate.targets_encoding == "binary",
+        tolerance=rule.tolerance or 0.0,
+        order=cfg.order,
+        seed=cfg.seed,
+        max_trace_rows=cfg.max_trace_rows,
+    )
+    result = perceptron.train(inputs, targets, weights, bias, setup)
+    return Run(inputs, targets, weights, bias, setup, result, separability.analyse(inputs, targets))
+
+
+def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
+    """What the run is, in a few words: its gate, lr and seed, whichever of the gate's width, the
+    rule and the activation its overrides (`hydra.overrides.task`) set, and a shuffled order;
+    what comes from conf/ as it is goes unsaid."""
+    given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
+    gate, rule, activation = cfg.gate, cfg.rule, cfg.activation
+    words = [gate.name]
+    if "gate.n_inputs" in given:
+        words.append(f"n={gate.n_inputs}")
+    if "rule" in given:
+        words.append(rule.name)
+    if given & {"activation", "activation.theta"}:
+        theta = f" θ={number(activation.theta)}" if activation.theta is not None else ""
+        words.append(activation.name + theta)
+    if cfg.order == "shuffle":
+        words.append("shuffled")
+    return " ".join([*words, f"lr={number(cfg.lr)}", f"seed={cfg.seed}"])
+
+
+def params(cfg: DictConfig, run: Run) -> dict[str, Any]:
+    """The resolved config as MLflow params, with the table and initial values actually used.
+
+    A group's choice is logged under the group's name (`gate`, `rule`, `activation`) and its
+    other keys under `<group>.<key>`. The mlflow section says where the run is logged, not
+    what it is, so it is left out.
+    """
+    values: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    del values["mlflow"]
+    values["gate"].update(inputs=run.inputs.tolist(), targets=run.targets.tolist())
+    values["init"].update(weights=run.weights.tolist(), bias=run.bias)
+    for group in ("gate", "rule", "activation"):
+        node = values.pop(group)
+        values[group] = node.pop("name")
+        values.update({f"{group}.{key}": value for key, value in node.items()})
+    return values

@@ -1,0 +1,154 @@
+"""One MLflow tracking store as the runner uses it: its URI, one client, runs started and ended.
+
+The runner talks to MLflow through MlflowClient with explicit run ids rather than MLflow's fluent
+API: no global "active run" to leak between the jobs a Hydra launcher runs in one process, and no
+"already active" clash with a sweep's parent run. runner/tracking.py writes runs through a Store,
+runner/readback.py reads sweeps back through one; nothing else imports mlflow.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping
+from urllib.parse import urlparse
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
+
+from runner.errors import UsageError
+
+# MLflow retries an unreachable server for minutes by default (7 retries, backoff factor 2,
+# 120 s per request). A run should fail fast instead; a value set by the user still wins.
+for _name, _value in {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+DEFAULT_URI = "sqlite:///outputs/mlflow.db"  # conf/config.yaml's default, for runner.report
+LOCAL_UI = "http://127.0.0.1:5000"
+ERROR_TAG = "error"
+SQLITE = "sqlite:///"
+
+
+class TrackingError(UsageError):
+    """The store cannot take this run as configured; the message says why and what to do."""
+
+
+def absolute(tracking_uri: str, base_dir: str | Path) -> str:
+    """The URI with a relative sqlite path made absolute against `base_dir`.
+
+    The default store, sqlite:///outputs/mlflow.db, is relative to where the command was typed,
+    which a job that changes folder (hydra.job.chdir=true) would otherwise lose.
+    """
+    path = tracking_uri[len(SQLITE) :]
+    if not tracking_uri.startswith(SQLITE) or path.startswith("/") or path == ":memory:":
+        return tracking_uri
+    return SQLITE + str(Path(base_dir, path).resolve())
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a local sqlite store, None for any other store."""
+    if not tracking_uri.startswith(SQLITE) or tracking_uri.endswith(":memory:"):
+        return None
+    return Path(tracking_uri[len(SQLITE) :])
+
+
+@functools.cache
+def open_store(tracking_uri: str) -> Store:
+    """One Store per URI and process, so that a sweep's jobs share its connection pool."""
+    return Store(tracking_uri)
+
+
+class Store:
+    def __init__(self, tracking_uri: str) -> None:
+        self.uri = tracking_uri
+        self._experiments: dict[str, str] = {}
+
+    @functools.cached_property
+    def client(self) -> MlflowClient:
+        """Made on first use, where find_experiment words whatever keeps the store from opening."""
+        return MlflowClient(tracking_uri=self.uri)
+
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment `name`, created if it does not exist yet (looked up once).
+
+        In a local sqlite store its artifacts go to `mlartifacts/` beside the database file
+        (under outputs/ by default) rather than MLflow's default ./mlruns.
+        """
+        if name not in self._experiments:
+            self._experiments[name] = self._experiment_id(name)
+        return self._experiments[name]
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.find_experiment(name)
+        if found is not None:
+            return found
+        database = sqlite_path(self.uri)
+        location = (database.parent / "mlartifacts").as_uri() if database else None
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException:
+            found = self.find_experiment(name)  # created meanwhile by a parallel job
+            if found is None:
+                raise
+            return found
+
+    def find_experiment(self, name: str) -> str | None:
+        """The id of an existing, active experiment `name`; None if there is none."""
+        try:
+            found = self.client.get_experiment_by_name(name)
+        except Exception as err:  # whatever keeps the store from opening: say it in one line
+            raise self.unusable(err) from None
+        if found is not None and found.lifecycle_stage == "deleted":
+            raise TrackingError(
+                f"MLflow experiment {name!r} was deleted in {self.uri}: restore it in the MLflow "
+                f"UI, or log to another one with mlflow.experiment_name=..."
+            )
+        return None if found is None else found.experiment_id
+
+    def unusable(self, error: Exception) -> TrackingError:
+        text = str(error).strip()
+        reason = text.splitlines()[0] if text else type(error).__name__
+        return TrackingError(f"Cannot use the MLflow tracking store {self.uri}: {reason}")
+
+    def start_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> str:
+        return self.client.create_run(experiment, run_name=name, tags=dict(tags or {})).info.run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        self.client.set_terminated(run_id, status)
+
+    @contextmanager
+    def ending(self, run_id: str, status: str = "FINISHED") -> Iterator[None]:
+        """End the run with `status` when the block completes; KILLED on Ctrl-C or SIGTERM,
+        FAILED on an error, which is recorded on the run (tag `error`)."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.end_run(run_id, "KILLED")
+            raise
+        except BaseException as err:
+            self.client.set_tag(run_id, ERROR_TAG, describe(err))
+            self.end_run(run_id, "FAILED")
+            raise
+        self.end_run(run_id, status)
+
+    def ui_base(self) -> str:
+        """Where the MLflow UI of this store is: the server itself, or a local `mlflow ui`."""
+        remote = urlparse(self.uri).scheme in ("http", "https")
+        return self.uri.rstrip("/") if remote else LOCAL_UI
+
+    def ui_command(self, shown_uri: str) -> list[str]:
+        """The command that serves a local store's UI; nothing for a server, which serves its own."""
+        if urlparse(self.uri).scheme in ("http", "https"):
+            return []
+        return [f"MLflow UI: mlflow ui --backend-store-uri {shown_uri}"]
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_TAG_VAL_LENGTH]

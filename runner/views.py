@@ -1,0 +1,144 @@
+"""The MLflow UI's ready views of a sweep: what the links a sweep prints open, with no click.
+
+MLflow's runs page restores a saved state of itself from an experiment tag
+`mlflow.sharedViewState.<key>` when its URL carries `viewStateShareKey=<key>`
+(useSharedExperimentViewState.ts in MLflow's UI): the search facets (`searchFilter`,
+`orderByKey`, `orderByAsc`) and the page's UI state (the fields of ExperimentPageUIState.tsx:
+`selectedColumns`, `columnOrder`, `groupBy`, `groupsExpanded`, `compareRunCharts`, ...).
+The names were checked against MLflow 3.17's UI in headless Chromium (tests/test_ui.py).
+
+A sweep gets two views, built here from plain values:
+- the table: the sweep's runs only, grouped by every axis but the seed, each group (a cell of the
+  pivot) open, its header row showing the mean over the cell's seeds; the swept params, then the
+  results, as columns. Grouping is also what lists every child: nested under their parent run,
+  children stay collapsed whatever `runsExpanded` says.
+- the charts: epochs against the main numeric axis, one line per value of the other axes, each
+  point the mean over seeds (MLflow's group-by, averaged at each value of the x metric); errors
+  per epoch averaged the same way; mean epochs and share converged per group.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from runner.axes import SEED, Axis, Layout, param_text
+
+TAG_PREFIX = "mlflow.sharedViewState."
+PARENT_TAG = "mlflow.parentRunId"
+RESULTS = ("epochs", "converged", "updates")  # metrics shown beside the swept params
+SECTION = "answer"
+X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
+
+
+def keys(parent_run_id: str) -> tuple[str, str]:
+    """The share keys of a sweep's table and charts views."""
+    return parent_run_id, f"{parent_run_id}-charts"
+
+
+def sweep_views(
+    parent_run_id: str,
+    axes: Sequence[Axis],
+    layout: Layout,
+    cells: Sequence[Sequence[Any]],
+    runs: int,
+    search: bool,
+) -> dict[str, dict[str, Any]]:
+    """The view states of a sweep, by share key. `cells` holds the values each cell has on
+    `layout.cell_keys` (one tuple per distinct cell among the sweep's runs)."""
+    table_key, charts_key = keys(parent_run_id)
+    base = {
+        "searchFilter": f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+        "orderByKey": "metrics.`epochs`" if search else "attributes.start_time",
+        "orderByAsc": True,
+        "selectedColumns": _columns(axes),
+        "columnOrder": ["attributes.`Run Name`", *_columns(axes)],
+        "columnWidths": {"attributes.`Run Name`": 320},
+        "runsHiddenMode": "SHOW_ALL",  # charts show every run or group, not the first 10
+        "useGroupedValuesInCharts": True,
+        "hideEmptyCharts": True,
+        "isAccordionReordered": True,
+        "compareRunSections": [
+            {"uuid": SECTION, "name": "The sweep's answer", "display": True, "isReordered": False,
+             "deleted": False, "isGenerated": False}
+        ],
+    }
+    cell_keys = layout.cell_keys
+    table = {**base, **_grouping(parent_run_id, cell_keys, cells, cell_keys)}
+    table["compareRunCharts"] = _charts(axes, layout, search, runs, lines=False)
+
+    line_keys = [k for k in cell_keys if k != X_METRIC]
+    lines = not search and layout.columns == X_METRIC
+    charts = {**base, **_grouping(parent_run_id, line_keys if lines else cell_keys, cells, cell_keys)}
+    charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines)
+    return {table_key: table, charts_key: charts}
+
+
+def _columns(axes: Sequence[Axis]) -> list[str]:
+    return [
+        *(f"params.`{a.key}`" for a in axes),
+        *(f"metrics.`{m}`" for m in RESULTS),
+        "params.`stop_reason`",
+    ]
+
+
+def _grouping(
+    parent_run_id: str, by: Sequence[str], cells: Sequence[Sequence[Any]], cell_keys: Sequence[str]
+) -> dict[str, Any]:
+    """MLflow's group-by on params `by`, averaged, every group open; with no such param, one
+    group of the whole sweep (by its parent's tag), so that every run is listed all the same."""
+    if not by:
+        return {
+            "groupBy": {"aggregateFunction": "average",
+                        "groupByKeys": [{"mode": "tag", "groupByData": PARENT_TAG}]},
+            "groupsExpanded": {f"tag.{PARENT_TAG}.{parent_run_id}": True},
+        }
+    positions = [list(cell_keys).index(k) for k in by]
+    groups = {
+        ",".join(f"param.{k}.{param_text(cell[i])}" for k, i in zip(by, positions))
+        for cell in cells
+    }
+    return {
+        "groupBy": {"aggregateFunction": "average",
+                    "groupByKeys": [{"mode": "param", "groupByData": k} for k in by]},
+        "groupsExpanded": {group: True for group in sorted(groups)},
+    }
+
+
+def _charts(axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines: bool) -> list[dict]:
+    """The charts a teacher would project, first in the charts view; MLflow adds one per other
+    metric below them."""
+    count = runs + 1  # MLflow shows the first 10 runs or groups in a chart unless told
+    charts: list[dict[str, Any]] = []
+    if lines:
+        charts.append(_card("LINE", metricKey="epochs", selectedMetricKeys=["epochs"], xAxisKey="metric",
+                            selectedXAxisMetricKey=X_METRIC, displayPoints=True, useGlobalXaxisKey=False,
+                            runsCountToCompare=count))
+    else:
+        swept = [a.key for a in axes if a.key != SEED] if search else [layout.columns or layout.rows]
+        for key in swept:
+            if key is not None:
+                charts.append(_card("SCATTER", xaxis={"key": key, "type": "PARAM"},
+                                    yaxis={"key": "epochs", "type": "METRIC"}, runsCountToCompare=count))
+    charts.append(_card("LINE", metricKey="errors", selectedMetricKeys=["errors"], xAxisKey="step",
+                        useGlobalXaxisKey=False, runsCountToCompare=count))
+    charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
+    charts.append(_card("BAR", metricKey="converged", runsCountToCompare=count))
+    for number, chart in enumerate(charts):
+        chart["uuid"] = f"{SECTION}-{number}"
+    return charts
+
+
+def _card(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "deleted": False, "isGenerated": False, "metricSectionId": SECTION, **fields}
+
+
+def tag_value(state: dict[str, Any]) -> str:
+    return json.dumps(state, separators=(",", ":"))
+
+
+def link(base: str, experiment_id: str, key: str, charts: bool = False) -> str:
+    """The runs page of the experiment, in MLflow 3's "Model training" view, opened on a view."""
+    mode = "&compareRunsMode=CHART" if charts else ""
+    return (f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+            f"&viewStateShareKey={key}{mode}")

@@ -1,0 +1,200 @@
+"""A real multirun from the command line, read back from MLflow: its children, its parent run (name,
+params, metrics, description, files), the MLflow UI views it saves, its console, and the report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from conftest import run_cli
+from runner import perceptron, report, views
+
+pytestmark = pytest.mark.slow
+
+SWEEP = ["-m", "gate=or,xor", "lr=0.5,1", "seed=0,1", "max_epochs=10"]  # 8 jobs
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """One sweep over three axes, logged to a store named by MLFLOW_TRACKING_URI."""
+    folder = tmp_path_factory.mktemp("sweep")
+    uri = f"sqlite:///{folder / 'team.db'}"
+    proc = run_cli(*SWEEP, cwd=folder, env={"MLFLOW_TRACKING_URI": uri})
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("perceptron")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    children = sorted((r for r in runs if r is not parent), key=lambda r: int(r.data.tags["hydra.job.num"]))
+    return folder, uri, proc, client, parent, children
+
+
+def download(client: MlflowClient, run_id: str, name: str, folder: Path) -> Path:
+    (folder / "downloads").mkdir(exist_ok=True)
+    return Path(client.download_artifacts(run_id, name, str(folder / "downloads")))
+
+
+def test_the_environment_store_wins_over_the_default(swept):
+    folder, *_ = swept
+    assert not (folder / "outputs" / "mlflow.db").exists()
+
+
+def test_every_job_is_a_child_of_one_finished_parent(swept):
+    *_, parent, children = swept
+    assert parent.info.status == "FINISHED"
+    assert [r.info.run_name for r in children] == [
+        f"{gate} lr={lr} seed={seed}" for gate in ("or", "xor") for lr in ("0.5", "1") for seed in (0, 1)
+    ]
+    assert {r.data.tags[MLFLOW_PARENT_RUN_ID] for r in children} == {parent.info.run_id}
+    assert {r.info.status for r in children} == {"FINISHED"}
+
+
+def test_children_compare_side_by_side(swept):
+    *_, children = swept
+    assert len({frozenset(r.data.params) for r in children}) == 1
+    assert len({frozenset(r.data.metrics) for r in children}) == 1
+    assert [r.data.params["lr"] for r in children] == ["0.5"] * 2 + ["1.0"] * 2 + ["0.5"] * 2 + ["1.0"] * 2
+    assert [r.data.metrics["lr"] for r in children] == [0.5] * 2 + [1.0] * 2 + [0.5] * 2 + [1.0] * 2
+    for child in children:
+        seed = int(child.data.params["seed"])
+        weights, bias = perceptron.initial_parameters(2, seed=seed, low=-0.5, high=0.5)
+        assert child.data.params["init.weights"] == " ".join(json.dumps(w) for w in weights)
+        assert float(child.data.params["init.bias"]) == bias
+
+
+def test_the_parent_is_named_after_what_it_swept_and_when(swept):
+    *_, parent, _ = swept
+    assert re.fullmatch(r"sweep: gate×lr×seed, 8 runs, \d\d:\d\d:\d\d", parent.info.run_name)
+
+
+def test_the_parent_params_say_what_was_swept(swept):
+    *_, parent, _ = swept
+    assert parent.data.params == {
+        "sweep.axes": "gate,lr,seed",
+        "sweep.gate": "or,xor",
+        "sweep.lr": "0.5,1",
+        "sweep.seed": "0,1",
+        "sweep.jobs": "8",
+        "sweep.launcher": "cached",
+        "sweep.sweeper": "cached",
+        "sweep.search": "false",
+    }
+    assert parent.data.tags["sweep.overrides"] == " ".join(SWEEP[1:])
+
+
+def test_the_parent_metrics_sum_the_sweep_up(swept):
+    *_, parent, children = swept
+    epochs = [c.data.metrics["epochs"] for c in children]
+    or_cells = [sum(epochs[i : i + 2]) / 2 for i in (0, 2)]
+    assert parent.data.metrics == {
+        "runs": 8,
+        "finished": 8,
+        "share_converged": 0.5,
+        "epochs_mean": sum(epochs) / 8,
+        "epochs_max": max(epochs),
+        "best_cell_epochs": min(or_cells),  # xor never converges: only or's cells count
+    }
+    best_lr = "0.5" if or_cells[0] < or_cells[1] else "1"
+    assert parent.data.tags["best"].startswith(f"gate=or lr={best_lr}, ")
+
+
+def test_the_parent_description_is_the_pivot_in_words(swept):
+    *_, parent, children = swept
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith(f"**{parent.info.run_name}**: 8 of 8 runs finished, 50% of them converged")
+    assert "Each cell is one gate × lr setting: the epochs its runs took, mean ± sd over its seeds (0, 1)" in note
+    assert "heatmap_epochs.png colours the mean epochs" in note
+    assert "## epochs (mean ± sd over seeds)" in note and "## share converged" in note
+    assert "| gate   |   lr=0.5 |   lr=1 |" in note  # share converged, columns named with their axis
+    assert "| xor    |        0 |      0 |" in note
+
+
+def test_the_parent_files(swept):
+    folder, _, _, client, parent, children = swept
+    assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {
+        "summary.csv", "summary.json", "pivots.md", "heatmap_epochs.png",
+        "pivot_epochs.csv", "pivot_share_converged.csv", "pivot_runs_per_cell.csv",
+    }
+    assert download(client, parent.info.run_id, "heatmap_epochs.png", folder).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    share = pd.read_csv(download(client, parent.info.run_id, "pivot_share_converged.csv", folder), index_col="gate")
+    assert share.to_dict() == {"0.5": {"or": 1.0, "xor": 0.0}, "1.0": {"or": 1.0, "xor": 0.0}}
+    runs = pd.read_csv(download(client, parent.info.run_id, "pivot_runs_per_cell.csv", folder), index_col="gate")
+    assert runs.to_numpy().tolist() == [[2, 2], [2, 2]]  # a cell: one run per seed
+    summary = pd.read_csv(download(client, parent.info.run_id, "summary.csv", folder))
+    assert summary["job"].tolist() == list(range(8))
+    assert summary[["gate", "lr", "seed", "converged", "stop_reason"]].to_dict("list") == {
+        "gate": ["or"] * 4 + ["xor"] * 4,
+        "lr": [0.5, 0.5, 1.0, 1.0] * 2,
+        "seed": [0, 1] * 4,
+        "converged": [1] * 4 + [0] * 4,
+        "stop_reason": ["converged"] * 4 + ["cycle"] * 4,
+    }
+    assert summary["epochs"].tolist() == [int(c.data.metrics["epochs"]) for c in children]
+    for child in children:
+        plots = {a.path for a in client.list_artifacts(child.info.run_id, "plots")}
+        assert plots == {"plots/errors.png", "plots/decision_lines.png"}
+
+
+def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
+    *_, client, parent, children = swept
+    tags = client.get_experiment(parent.info.experiment_id).tags
+    table_key, charts_key = views.keys(parent.info.run_id)
+    table = json.loads(tags[views.TAG_PREFIX + table_key])
+    charts = json.loads(tags[views.TAG_PREFIX + charts_key])
+    assert table["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    assert table["selectedColumns"] == [
+        "params.`gate`", "params.`lr`", "params.`seed`",
+        "metrics.`epochs`", "metrics.`converged`", "metrics.`updates`", "params.`stop_reason`",
+    ]
+    assert table["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": k} for k in ("gate", "lr")]
+    cells = {f"param.gate.{c.data.params['gate']},param.lr.{c.data.params['lr']}" for c in children}
+    assert table["groupsExpanded"] == {cell: True for cell in cells}
+    assert charts["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "gate"}]
+    line = charts["compareRunCharts"][0]
+    assert (line["type"], line["metricKey"], line["selectedXAxisMetricKey"]) == ("LINE", "epochs", "lr")
+
+
+def test_the_console_shows_progress_then_the_answer_and_its_links(swept):
+    folder, _, proc, _, parent, _ = swept
+    out = proc.stdout
+    assert "Epoch 1" not in out
+    assert re.findall(r"^\[(\d+)/8 \d:\d\d:\d\d, ~\d:\d\d:\d\d left\] ", out, re.M) == [str(k) for k in range(1, 9)]
+    assert "] or lr=1 seed=0: Converged" in out
+    assert "] xor lr=1 seed=0: Not converged: the weights repeat every 1 epoch, so" in out
+    assert f"{parent.info.run_name}, in outputs/multirun/" in out and ": 4 of 8 runs converged" in out
+    experiment, run_id = parent.info.experiment_id, parent.info.run_id
+    base = f"http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
+    assert f"  the sweep:  {base}&viewStateShareKey={run_id}\n" in out
+    assert f"  its charts: {base}&viewStateShareKey={run_id}-charts&compareRunsMode=CHART\n" in out
+    logs = sorted((folder / "outputs" / "multirun").glob("*/*/*/runner.log"))
+    assert len(logs) == 8 and all("Epoch 1" in p.read_text() for p in logs)
+
+
+def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
+    _, uri, _, _, parent, _ = swept
+    report.main(["--tracking-uri", uri, "--csv", str(tmp_path / "report"), "--markdown", str(tmp_path / "report.md")])
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{parent.info.run_name} (parent run {parent.info.run_id}, FINISHED): 8 runs, 8 finished\n")
+    assert "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n" in printed
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "epochs.csv", "runs_per_cell.csv", "share_converged.csv", "summary.csv",
+    ]
+    assert "## share converged" in (tmp_path / "report.md").read_text()
+
+
+def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    for _ in range(2):
+        proc = run_cli("-m", "lr=0.5,1", "plots=false", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    names = [r.info.run_name for r in client.search_runs([experiment], "tags.`sweep.dir` LIKE '%'")]
+    assert len(names) == len(set(names)) == 2
+    assert all(re.fullmatch(r"sweep: lr, 2 runs, \d\d:\d\d:\d\d", name) for name in names)
