@@ -119,15 +119,15 @@ def sweep_axes(config: DictConfig) -> list[Axis]:
         key = override.key_or_group
         if key.split(".")[0] in ("hydra", "mlflow"):
             continue
-        if override.is_sweep_override():
+        spec = override.input_line.split("=", 1)[1]  # as given: range(0,50), interval(0, 1)
+        if search and key in (config.hydra.sweeper.get("params") or {}):  # drawn, not listed
+            found[key] = Axis(key, (), not spec.startswith("choice"), spec)
+        elif override.is_sweep_override():
             values = tuple(override.sweep_string_iterator())
             listing = ",".join(values)
-            spec = override.get_value_element_as_str() if len(listing) > MAX_LISTING else ""
+            spec = spec if len(listing) > MAX_LISTING else ""
             numeric = key not in groups and all(isinstance(parse(v), (int, float)) for v in values)
             found[key] = Axis(key, () if spec else values, numeric, spec)
-        elif search and key in (config.hydra.sweeper.get("params") or {}):
-            spec = override.get_value_element_as_str()  # interval(...), tag(log, ...): drawn
-            found[key] = Axis(key, (), not spec.startswith("choice"), spec)
     return list(found.values())
 
 
@@ -186,6 +186,17 @@ class MlflowSweep(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._close("FINISHED")
 
+    @staticmethod
+    def _links(base: str, experiment: str, key: str, part: str) -> list[str]:
+        from runner import views
+
+        table, charts = views.keys(key)
+        name = f"{part}:" if part else "the sweep:"
+        return [
+            f"  {name:<12}{views.link(base, experiment, table)}",
+            f"  {'its charts:' if not part else '':<12}{views.link(base, experiment, charts, charts=True)}",
+        ]
+
     def _close_unfinished(self) -> None:
         interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
         self._close("KILLED" if interrupted else "FAILED")
@@ -209,11 +220,14 @@ class MlflowSweep(Callback):
             tracking.finish_sweep(store, sweep.run_id, done.metrics,
                                   {tracking.NOTE_TAG: done.note, "best": done.best}, summary, done.files)
             finished = summary[summary["status"] == "FINISHED"]
-            cells = finished[shape.cell_keys].drop_duplicates().itertuples(index=False)
-            states = views.sweep_views(sweep.run_id, sweep.axes, shape, list(cells), len(summary),
-                                       sweep.search)
+            counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else None
+            cells = [c if isinstance(c, tuple) else (c,) for c in counted.index] if counted is not None else []
+            args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
+            states = views.sweep_views(*args)
+            cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if counted is not None else None
+            for number, value in enumerate(cut[1] if cut else []):
+                states.update(views.sweep_views(*args, part=(number, cut[0], value)))
             tracking.save_views(store, sweep.experiment, states)
-        table_key, charts_key = views.keys(sweep.run_id)
         base = store.ui_base()
         converged = int(summary["converged"].sum())
         runs = len(summary)
@@ -223,9 +237,12 @@ class MlflowSweep(Callback):
             summary.drop(columns=["run_id"]).to_string(index=False),
             f"Best: {done.best}",
             *store.ui_command(sweep.shown_uri),
-            f"  the sweep:  {views.link(base, sweep.experiment, table_key)}",
-            f"  its charts: {views.link(base, sweep.experiment, charts_key, charts=True)}",
-            f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
-            "?workflowType=machine_learning",
+            *self._links(base, sweep.experiment, sweep.run_id, ""),
         ]
+        if cut:
+            lines.append(f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)")
+            for number, value in enumerate(cut[1]):
+                lines += self._links(base, sweep.experiment, f"{sweep.run_id}-{number}", f"{cut[0]}={value}")
+        lines.append(f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
+                     "?workflowType=machine_learning")
         log.info("\n".join(lines))

@@ -29,11 +29,27 @@ PARENT_TAG = "mlflow.parentRunId"
 RESULTS = ("epochs", "converged", "updates")  # metrics shown beside the swept params
 SECTION = "answer"
 X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
+UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "Load more" button
 
 
-def keys(parent_run_id: str) -> tuple[str, str]:
-    """The share keys of a sweep's table and charts views."""
-    return parent_run_id, f"{parent_run_id}-charts"
+def keys(name: str) -> tuple[str, str]:
+    """The share keys of a sweep's (or a part's) table and charts views."""
+    return name, f"{name}-charts"
+
+
+def parts(cell_keys: Sequence[str], runs_per_cell: Sequence[tuple[tuple[Any, ...], int]]) -> tuple[str, list[Any]] | None:
+    """How to cut a sweep of more runs than the UI loads at once (UI_PAGE) into parts that it
+    loads whole: the first axis whose every value holds at most UI_PAGE runs, and its values.
+    None when the sweep fits, or when no axis cuts it finely enough."""
+    if sum(n for _, n in runs_per_cell) <= UI_PAGE:
+        return None
+    for at, key in enumerate(cell_keys):
+        totals: dict[Any, int] = {}
+        for cell, n in runs_per_cell:
+            totals[cell[at]] = totals.get(cell[at], 0) + n
+        if max(totals.values()) <= UI_PAGE:
+            return key, sorted(totals, key=str)
+    return None
 
 
 def sweep_views(
@@ -43,12 +59,21 @@ def sweep_views(
     cells: Sequence[Sequence[Any]],
     runs: int,
     search: bool,
+    part: tuple[int, str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The view states of a sweep, by share key. `cells` holds the values each cell has on
-    `layout.cell_keys` (one tuple per distinct cell among the sweep's runs)."""
+    `layout.cell_keys` (one tuple per distinct cell among the sweep's runs). A `part` (its
+    number, an axis and a value) restricts the views to the runs with that value."""
+    search_filter = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     table_key, charts_key = keys(parent_run_id)
+    if part is not None:
+        number, key, value = part
+        search_filter += f" AND params.`{key}` = '{param_text(value)}'"
+        table_key, charts_key = keys(f"{parent_run_id}-{number}")
+        at = list(layout.cell_keys).index(key)
+        cells = [cell for cell in cells if cell[at] == value]
     base = {
-        "searchFilter": f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+        "searchFilter": search_filter,
         "orderByKey": "metrics.`epochs`" if search else "attributes.start_time",
         "orderByAsc": True,
         "selectedColumns": _columns(axes),

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -171,3 +172,16 @@ def test_the_optuna_preset_minimises_epochs_with_a_run_per_trial(tmp_path):
     results = next(tmp_path.glob("outputs/multirun/*/*/optimization_results.yaml")).read_text()
     assert f"best_value: {min(objectives)}" in results
     assert "[5/5 " in proc.stdout
+    # a search is reviewed as one: its trials best first, and the epochs against each searched value
+    parent, _ = check_sweep(f"sqlite:///{tmp_path}/outputs/mlflow.db", 5, "")
+    assert parent.info.run_name.startswith("optuna: lr×init.low×init.high, 5 trials, ")
+    assert parent.data.params["sweep.lr"] == "tag(log, interval(0.01, 10))"
+    assert parent.data.params["sweep.search"] == "true"
+    client = MlflowClient(f"sqlite:///{tmp_path}/outputs/mlflow.db")
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"best_trials.csv", "best_trials.md", "objective.png"} <= artifacts
+    assert not any(a.startswith(("pivot", "heatmap")) for a in artifacts)
+    ranked = pd.read_csv(client.download_artifacts(parent.info.run_id, "best_trials.csv", str(tmp_path)))
+    assert ranked["converged"].is_monotonic_decreasing and len(ranked) == 5
+    assert parent.data.metrics["best_epochs"] == min(objectives)
+    assert "## best trials first" in parent.data.tags["mlflow.note.content"]

@@ -198,3 +198,41 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
     names = [r.info.run_name for r in client.search_runs([experiment], "tags.`sweep.dir` LIKE '%'")]
     assert len(names) == len(set(names)) == 2
     assert all(re.fullmatch(r"sweep: lr, 2 runs, \d\d:\d\d:\d\d", name) for name in names)
+
+
+@pytest.mark.parametrize(
+    "command, cell_keys, seeds_per_cell, panels",
+    [
+        (["sweep=textbook"], ["rule", "activation", "gate"], 1, 2),  # gate × rule, a panel per activation
+        (["sweep=grid"], ["gate", "lr"], 3, 1),
+        (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2),
+    ],
+    ids=["textbook", "grid", "three axes and seeds"],
+)
+def test_pivot_cells_hold_runs_that_differ_by_seed_alone(tmp_path, new_store, command, cell_keys, seeds_per_cell, panels):
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    proc = run_cli("-m", *command, "plots=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    runs = client.search_runs([experiment], max_results=1000)
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    children = [r for r in runs if r is not parent]
+    # on the data: group the children by the cell's axes; within a cell only the seed, and what
+    # it draws, may differ
+    drawn = {"seed", "init.weights", "init.bias", "stop_reason"}
+    cells: dict[tuple, list] = {}
+    for child in children:
+        cells.setdefault(tuple(child.data.params[k] for k in cell_keys), []).append(child.data.params)
+    for params in cells.values():
+        assert len({p["seed"] for p in params}) == len(params) == seeds_per_cell
+        assert len({frozenset((k, v) for k, v in p.items() if k not in drawn) for p in params}) == 1
+    # and as the sweep reports it
+    per_cell = pd.read_csv(download(client, parent.info.run_id, "pivot_runs_per_cell.csv", tmp_path))
+    counts = per_cell.drop(columns=per_cell.columns[: len(cell_keys) - 1]).to_numpy().ravel()
+    assert set(counts[pd.notna(counts)].astype(int)) == {seeds_per_cell}
+    assert per_cell.to_numpy().shape[0] * (per_cell.shape[1] - len(cell_keys) + 1) >= len(cells)
+    note = parent.data.tags["mlflow.note.content"]
+    title = "epochs (mean ± sd over seeds)" if seeds_per_cell > 1 else "epochs"
+    assert f"## {title}\n" in note
+    assert note.count("### ") == (0 if panels == 1 else 3 * panels)  # a table per panel, for each of 3 tables

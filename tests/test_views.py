@@ -1,0 +1,87 @@
+"""A sweep's axes, its layout and its MLflow UI views, as plain values (no MLflow, no Hydra)."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner import views
+from runner.axes import Axis, Layout, layout, parse, sweep_name
+
+GATE = Axis("gate", ("or", "and"), False)
+LR = Axis("lr", ("0.1", "1"), True)
+SEED = Axis("seed", ("0", "1", "2"), True)
+RULE = Axis("rule", ("perceptron", "hebb"), False)
+ACTIVATION = Axis("activation", ("step", "band"), False)
+
+
+@pytest.mark.parametrize(
+    "axes, expected",
+    [
+        ([GATE, LR, SEED], Layout("gate", "lr", (), True)),
+        ([SEED, LR, GATE], Layout("gate", "lr", (), True)),  # gate down and lr across, whatever the order
+        ([RULE, ACTIVATION, GATE], Layout("gate", "rule", ("activation",), False)),  # sweep=textbook
+        ([GATE, RULE, LR, SEED], Layout("gate", "lr", ("rule",), True)),
+        ([LR, SEED], Layout("lr", None, (), True)),
+        ([SEED], Layout(None, None, (), True)),
+        ([], Layout(None, None, (), False)),
+    ],
+)
+def test_layout_puts_the_main_categorical_axis_down_and_the_main_numeric_across(axes, expected):
+    assert layout(axes) == expected
+
+
+def test_a_cell_is_every_axis_but_the_seed():
+    assert layout([GATE, RULE, LR, SEED]).cell_keys == ["rule", "gate", "lr"]
+
+
+def test_names_say_what_was_swept():
+    assert sweep_name("grid", [GATE, LR, SEED], 48, "21:04:17", False) == "grid: gate×lr×seed, 48 runs, 21:04:17"
+    assert sweep_name("sweep", [LR], 1, "09:00:00", False) == "sweep: lr, 1 run, 09:00:00"
+    assert sweep_name("optuna", [LR], 20, "09:00:00", True) == "optuna: lr, 20 trials, 09:00:00"
+
+
+def test_param_texts_parse_back_to_what_was_logged():
+    assert [parse(t) for t in ("3", "1.0", "0.1", "or", None)] == [3, 1.0, 0.1, "or", None]
+
+
+def test_the_table_view_groups_cells_and_lists_every_run():
+    shape = layout([GATE, LR, SEED])
+    cells = [("or", 0.1), ("or", 1.0), ("and", 0.1), ("and", 1.0)]
+    states = views.sweep_views("p1", [GATE, LR, SEED], shape, cells, runs=12, search=False)
+    table, charts = states["p1"], states["p1-charts"]
+    assert table["searchFilter"] == "tags.`mlflow.parentRunId` = 'p1'"
+    assert table["runsHiddenMode"] == "SHOW_ALL"
+    assert set(table["groupsExpanded"]) == {
+        "param.gate.or,param.lr.0.1", "param.gate.or,param.lr.1.0",
+        "param.gate.and,param.lr.0.1", "param.gate.and,param.lr.1.0",
+    }
+    # the charts: a line per gate across lr, averaged over the seeds at each lr
+    assert charts["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "gate"}]
+    assert set(charts["groupsExpanded"]) == {"param.gate.or", "param.gate.and"}
+    assert all(c["runsCountToCompare"] == 13 for c in charts["compareRunCharts"])
+
+
+def test_a_sweep_of_seeds_alone_is_one_open_group():
+    states = views.sweep_views("p2", [SEED], layout([SEED]), [], runs=3, search=False)
+    assert states["p2"]["groupsExpanded"] == {"tag.mlflow.parentRunId.p2": True}
+
+
+def test_a_search_sorts_best_first_and_plots_each_searched_value():
+    axes = [Axis("lr", (), True, "tag(log, interval(0.01, 10))"), Axis("init.low", (), True, "interval(-2, 0)")]
+    states = views.sweep_views("p3", axes, layout(axes), [], runs=20, search=True)
+    table = states["p3"]
+    assert (table["orderByKey"], table["orderByAsc"]) == ("metrics.`epochs`", True)
+    scatters = [c["xaxis"]["key"] for c in table["compareRunCharts"] if c["type"] == "SCATTER"]
+    assert scatters == ["lr", "init.low"]
+
+
+def test_a_sweep_bigger_than_the_ui_loads_is_cut_on_its_first_fitting_axis():
+    per_cell = [(("or", 0.1), 60), (("or", 1.0), 60), (("and", 0.1), 60), (("and", 1.0), 60)]
+    assert views.parts(["gate", "lr"], per_cell) is None  # 120 runs a gate: too many
+    small = [(cell, 40) for cell, _ in per_cell]
+    assert views.parts(["gate", "lr"], small) == ("gate", ["and", "or"])
+    assert views.parts(["gate", "lr"], small[:2]) is None  # 80 runs: the UI loads them all
+    states = views.sweep_views("p4", [GATE, LR, SEED], layout([GATE, LR, SEED]), [c for c, _ in small], 160, False,
+                               part=(0, "gate", "and"))
+    assert states["p4-0"]["searchFilter"] == "tags.`mlflow.parentRunId` = 'p4' AND params.`gate` = 'and'"
+    assert set(states["p4-0"]["groupsExpanded"]) == {"param.gate.and,param.lr.0.1", "param.gate.and,param.lr.1.0"}
