@@ -13,9 +13,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-import hydra_plugins.perceptron_runner.cached_compose  # noqa: F401  (registers the cached sweeper
-# and launcher with Hydra itself, so that no plugin scan has to find them: an editable install hides them)
 import runner.config  # noqa: F401  (registers the config's schema, which conf/config.yaml names)
+from hydra_plugins.perceptron_runner import register
 from runner.errors import UsageError
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
@@ -84,6 +83,7 @@ def _quiet_interrupt(kind: type[BaseException], value: BaseException, traceback:
 
 
 if __name__ == "__main__":
+    register()  # the default sweeper and launcher, whatever the install
     signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM ends runs KILLED, as Ctrl-C does
     sys.excepthook = _quiet_interrupt
     cli()

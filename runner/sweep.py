@@ -234,8 +234,8 @@ class MlflowSweep(Callback):
         lines = [
             f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
             f"parent run {status}",
-            summary.drop(columns=["run_id"]).to_string(index=False),
-            f"Best: {done.best}",
+            summary.drop(columns=["run_id"]).to_string(index=False) if runs else "(no run was logged)",
+            *([f"Best: {done.best}"] if done.best else []),
             *store.ui_command(sweep.shown_uri),
             *self._links(base, sweep.experiment, sweep.run_id, ""),
         ]

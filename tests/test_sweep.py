@@ -204,7 +204,7 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
     "command, cell_keys, seeds_per_cell, panels",
     [
         (["sweep=textbook"], ["rule", "activation", "gate"], 1, 2),  # gate × rule, a panel per activation
-        (["sweep=grid"], ["gate", "lr"], 3, 1),
+        pytest.param(["sweep=grid"], ["gate", "lr"], 3, 1, marks=pytest.mark.scale),  # 48 jobs
         (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2),
     ],
     ids=["textbook", "grid", "three axes and seeds"],

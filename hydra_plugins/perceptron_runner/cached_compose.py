@@ -142,3 +142,4 @@ class CachedLauncherConf:
 
 ConfigStore.instance().store(group="hydra/sweeper", name="cached", node=CachedSweeperConf, provider="perceptron-runner")
 ConfigStore.instance().store(group="hydra/launcher", name="cached", node=CachedLauncherConf, provider="perceptron-runner")
+
