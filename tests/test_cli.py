@@ -104,7 +104,7 @@ def test_single_run_logs_metrics_per_epoch_and_a_summary(or_run):
     metrics = run.data.metrics
     assert (metrics["epochs"], metrics["converged"], metrics["updates"]) == (2, 1, 3)
     assert (metrics["separable"], metrics["cycle_length"]) == (1, 0)
-    assert metrics["update_bound"] == pytest.approx(9, abs=1e-6)
+    assert metrics["update_bound"] == 9  # whole, as (R/γ)² is: not 9.000000000000014
     assert run.data.tags["stop_reason"] == "converged"
 
 
@@ -120,6 +120,8 @@ def test_single_run_artifacts_status_and_name(or_run):
     csv = client.download_artifacts(run_id, "trace.csv", str(downloads))
     pd.testing.assert_frame_equal(pd.read_csv(csv), expected)
     pd.testing.assert_frame_equal(read_table(client, run, "trace.json", folder), expected)
+    gate = pd.read_csv(client.download_artifacts(run_id, "gate.csv", str(downloads)))
+    assert gate.to_dict("list") == {"X1": [-1, -1, 1, 1], "X2": [-1, 1, -1, 1], "T": [-1, 1, 1, 1]}
     names = {a.path for a in client.list_artifacts(run_id, "hydra")}
     assert names == {"hydra/config.yaml", "hydra/overrides.yaml", "hydra/hydra.yaml"}
     overrides = Path(client.download_artifacts(run_id, "hydra/overrides.yaml", str(downloads)))
@@ -299,3 +301,13 @@ def test_the_report_says_when_there_is_no_sweep(tmp_path, new_store):
     with pytest.raises(SystemExit) as stop:
         report.main(["--tracking-uri", uri, "--experiment", "other"])
     assert str(stop.value) == f"No MLflow experiment 'other' in {uri}"
+
+
+def test_the_report_only_reads(tmp_path):
+    """A store that is not there is an error, never created; nor is any file asked for."""
+    missing = tmp_path / "nothing" / "mlflow.db"
+    with pytest.raises(SystemExit) as stop:
+        report.main(["--tracking-uri", f"sqlite:///{missing}", "--csv", str(tmp_path / "csv"),
+                     "--markdown", str(tmp_path / "report.md")])
+    assert str(stop.value).startswith(f"No MLflow store at {missing} ")
+    assert list(tmp_path.iterdir()) == []

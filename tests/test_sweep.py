@@ -68,6 +68,17 @@ def test_children_compare_side_by_side(swept):
         assert float(child.data.params["init.bias"]) == bias
 
 
+def test_the_trace_in_the_ui_rounds_to_what_a_person_reads(swept):
+    folder, _, _, client, _, children = swept
+    run_id = children[0].info.run_id  # random initial weights: fractions
+    full = pd.read_csv(download(client, run_id, "trace.csv", folder))
+    shown = pd.read_json(download(client, run_id, "trace.json", folder), orient="split", precise_float=True)
+    assert (full["W1"] != full["W1"].round(6)).any()
+    for column in full.columns:
+        expected = [float(f"{v:.6g}") for v in full[column]]
+        assert shown[column].tolist() == pytest.approx(expected, rel=0, abs=0), column
+
+
 def test_the_parent_is_named_after_what_it_swept_and_when(swept):
     *_, parent, _ = swept
     assert re.fullmatch(r"sweep: gate×lr×seed, 8 runs, \d\d:\d\d:\d\d", parent.info.run_name)
