@@ -36,9 +36,22 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.csv"
 COLUMNS = [
-    "date", "commit", "jobs", "import_floor_s", "single_run_s", "sweep_per_job_s", "hydra_per_job_s",
-    "mlflow_run_s", "joblib2_per_job_s", "core_s", "sklearn_s", "core_epochs",
-    "big_jobs", "big_sweep_s", "big_rss_early_mb", "big_rss_peak_mb",
+    "date",
+    "commit",
+    "jobs",
+    "import_floor_s",
+    "single_run_s",
+    "sweep_per_job_s",
+    "hydra_per_job_s",
+    "mlflow_run_s",
+    "joblib2_per_job_s",
+    "core_s",
+    "sklearn_s",
+    "core_epochs",
+    "big_jobs",
+    "big_sweep_s",
+    "big_rss_early_mb",
+    "big_rss_peak_mb",
 ]
 GATES = "or,and,nand,nor"
 LRS = [0.1, 0.25, 0.5, 1, 2]
@@ -113,7 +126,13 @@ def core_versus_sklearn() -> tuple[float, float, int]:
     targets = np.where(x @ plane + 0.5 > 0, 1.0, -1.0)
     start = time.perf_counter()
     # sklearn updates when t·yin <= 0: the band rule with θ = 0
-    ours = perceptron.train(x, targets, np.zeros(n), 0.0, perceptron.Setup(1.0, 1000, activation="band", theta=0.0, max_trace_rows=10_000))
+    ours = perceptron.train(
+        x,
+        targets,
+        np.zeros(n),
+        0.0,
+        perceptron.Setup(1.0, 1000, activation="band", theta=0.0, max_trace_rows=10_000),
+    )
     ours_s = time.perf_counter() - start
     theirs = Perceptron(shuffle=False, eta0=1.0, penalty=None, tol=None, max_iter=ours.epochs)
     start = time.perf_counter()
@@ -130,7 +149,9 @@ def core_versus_sklearn() -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200, help="jobs in the sweep (default 200)")
-    parser.add_argument("--big", type=int, default=1000, help="jobs in the big sweep (default 1000; 0 skips it)")
+    parser.add_argument(
+        "--big", type=int, default=1000, help="jobs in the big sweep (default 1000; 0 skips it)"
+    )
     options = parser.parse_args()
     jobs = options.jobs
     py = sys.executable
@@ -146,8 +167,15 @@ def main() -> None:
         figures["jobs"] = n
         figures["sweep_per_job_s"] = wall([py, "-m", "runner", "-m", *overrides], folder) / n
         # the floor is Hydra's own basic sweeper and launcher, not this project's cached ones
-        noop = [py, str(HERE / "noop.py"), "-m", *overrides, "~hydra.callbacks.mlflow_sweep",
-                "hydra/sweeper=basic", "hydra/launcher=basic"]
+        noop = [
+            py,
+            str(HERE / "noop.py"),
+            "-m",
+            *overrides,
+            "~hydra.callbacks.mlflow_sweep",
+            "hydra/sweeper=basic",
+            "hydra/launcher=basic",
+        ]
         figures["hydra_per_job_s"] = wall(noop, folder) / n
         figures["mlflow_run_s"] = smallest_mlflow_run(folder)
         if importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher"):
@@ -157,7 +185,8 @@ def main() -> None:
             big = sweep_overrides(options.big)
             figures["big_jobs"] = 4 * len(LRS) * max(1, options.big // (4 * len(LRS)))
             figures["big_sweep_s"], figures["big_rss_early_mb"], figures["big_rss_peak_mb"] = sweep_memory(
-                [py, "-m", "runner", "-m", *big], folder)
+                [py, "-m", "runner", "-m", *big], folder
+            )
         figures["core_s"], figures["sklearn_s"], figures["core_epochs"] = core_versus_sklearn()
 
     floor = figures["hydra_per_job_s"] + figures["mlflow_run_s"]
@@ -167,19 +196,31 @@ def main() -> None:
         ("4. core ÷ scikit-learn (same epochs, same weights)", figures["core_s"], figures["sklearn_s"]),
     ]
     if "joblib2_per_job_s" in figures:
-        rows.insert(2, ("3. sweep, joblib 2 workers ÷ basic launcher", figures["joblib2_per_job_s"],
-                        figures["sweep_per_job_s"]))
+        rows.insert(
+            2,
+            (
+                "3. sweep, joblib 2 workers ÷ basic launcher",
+                figures["joblib2_per_job_s"],
+                figures["sweep_per_job_s"],
+            ),
+        )
     print(f"{n}-job sweep; core: {figures['core_epochs']} epochs on 65,536 rows × 16 inputs")
     for label, ours, reference in rows:
         print(f"{label:<58} {ours / reference:6.2f}   ({ours:.4f} s vs {reference:.4f} s)")
     if "big_jobs" in figures:
-        print(f"5. {figures['big_jobs']}-job sweep: {figures['big_sweep_s']:.1f} s; peak RSS "
-              f"{figures['big_rss_early_mb']:.0f} MB over its first tenth, {figures['big_rss_peak_mb']:.0f} MB in all")
-    print(f"   runner's own cost per sweep job beyond that floor: {figures['sweep_per_job_s'] - floor:.4f} s "
-          f"({(figures['sweep_per_job_s'] - floor) / floor:.0%} of the floor)")
+        print(
+            f"5. {figures['big_jobs']}-job sweep: {figures['big_sweep_s']:.1f} s; peak RSS "
+            f"{figures['big_rss_early_mb']:.0f} MB over its first tenth, "
+            f"{figures['big_rss_peak_mb']:.0f} MB in all"
+        )
+    print(
+        f"   runner's own cost per sweep job beyond that floor: {figures['sweep_per_job_s'] - floor:.4f} s "
+        f"({(figures['sweep_per_job_s'] - floor) / floor:.0%} of the floor)"
+    )
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+    ).stdout.strip()
     record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": commit, **figures}
     new = not RESULTS.exists()
     with RESULTS.open("a", newline="") as out:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 import runner.config  # noqa: F401  (registers the config's schema, which conf/config.yaml names)
 from hydra_plugins.perceptron_runner import register
+from runner import signals
 from runner.errors import UsageError
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
@@ -49,6 +49,8 @@ def cli() -> None:
     try:
         main()
     except Exception as err:
+        if signals.received():  # an interrupt that some code turned into another error
+            raise KeyboardInterrupt(signals.received()) from None
         if wants_traceback:
             raise
         raise SystemExit(_message(err)) from None
@@ -69,11 +71,9 @@ def _message(err: Exception) -> str:
     return f"Error: {type(err).__name__}: {err} (overrides: {given}; HYDRA_FULL_ERROR=1 shows the traceback)"
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def _quiet_interrupt(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+def _quiet_interrupt(
+    kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+) -> None:
     """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
     the interrupt, so a sweep's parent run ends KILLED: see runner/sweep.py.)"""
     if issubclass(kind, KeyboardInterrupt):
@@ -84,6 +84,6 @@ def _quiet_interrupt(kind: type[BaseException], value: BaseException, traceback:
 
 if __name__ == "__main__":
     register()  # the default sweeper and launcher, whatever the install
-    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM ends runs KILLED, as Ctrl-C does
+    signals.install()  # a SIGTERM ends runs KILLED, as Ctrl-C does
     sys.excepthook = _quiet_interrupt
     cli()

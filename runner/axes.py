@@ -10,8 +10,8 @@ the parent run's name and params, and the MLflow UI's ready view (runner/views.p
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 SEED = "seed"
 # Which numeric axis goes across, and which categorical one goes down, when several vary.

@@ -112,8 +112,7 @@ def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
             len(weights) == n_inputs and all(map(math.isfinite, weights)),
             "init.weights",
             weights,
-            f"null (random) or a list of {n_inputs} finite numbers, one per input of gate "
-            f"'{cfg.gate.name}'",
+            f"null (random) or a list of {n_inputs} finite numbers, one per input of gate '{cfg.gate.name}'",
         )
     _check(
         init.bias is None or math.isfinite(init.bias),
@@ -204,8 +203,7 @@ def _built_in_table(gate: Any, encodings: tuple[str, ...]) -> tuple[np.ndarray, 
         gate.name in functions,
         "gate.name",
         gate.name,
-        f"{_one_of(functions)} (a built-in gate), or give the table as gate.inputs and "
-        "gate.targets",
+        f"{_one_of(functions)} (a built-in gate), or give the table as gate.inputs and gate.targets",
     )
     _check(
         gate.n_inputs is not None and 1 <= gate.n_inputs <= gates.MAX_INPUTS,

@@ -5,7 +5,8 @@ decides where the text goes (Python logging, so it also lands in the Hydra job's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the types only: the console needs neither numpy nor scipy to format text
     from runner.perceptron import TrainResult
@@ -56,9 +57,7 @@ def outcome(result: TrainResult) -> str:
     final = f"final W = {vector(result.weights)}, b = {number(result.bias)}"
     epochs = count(result.epochs, "epoch")
     done = f"{epochs} with {count(result.updates, 'update')}"
-    classifies = (
-        "they classify every pattern" if result.converged else "they misclassify some patterns"
-    )
+    classifies = "they classify every pattern" if result.converged else "they misclassify some patterns"
     return {
         "converged": f"Converged after {done}: {final}",
         "max_epochs": f"Not converged after {epochs} (max_epochs reached) with "

@@ -7,7 +7,7 @@ reaches these through the OmegaConf resolvers registered in runner/config.py.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from runner import console, run
+from runner import console, run, signals
 from runner.sweep import parent_run, progress
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -28,11 +28,18 @@ def job(cfg: DictConfig) -> float:
     try:
         trained = run.train(cfg)
     except Exception as err:
+        if signals.received():
+            raise KeyboardInterrupt(signals.received()) from None
         if in_sweep:
             _record_failure(cfg, hydra, err)
         raise
     _print(trained, in_sweep)
-    _record(cfg, hydra, in_sweep, trained)
+    try:
+        _record(cfg, hydra, in_sweep, trained)
+    except Exception:
+        if signals.received():  # an interrupt that some code turned into another error
+            raise KeyboardInterrupt(signals.received()) from None
+        raise
     return trained.objective
 
 
@@ -63,7 +70,9 @@ def _record(cfg: DictConfig, hydra: DictConfig, in_sweep: bool, trained: run.Run
 
     store, experiment, tags = _destination(cfg, hydra, in_sweep)
     name = run.name(cfg, hydra.overrides.task)
-    run_id = tracking.record_training(store, experiment, name, tags, run.params(cfg, trained), trained, artifacts)
+    run_id = tracking.record_training(
+        store, experiment, name, tags, run.params(cfg, trained), trained, artifacts
+    )
     if in_sweep:
         log.info(f"{progress(_sweep_dir(hydra))} {name}: {console.outcome(trained.result)}")
     else:
@@ -79,8 +88,15 @@ def _plot(folder: Path, trained: run.Run, theta: float) -> Path:
     result = trained.result
     plots.errors_per_epoch(result.errors, folder / "errors.png")
     if trained.inputs.shape[1] == 2:
-        plots.decision_lines(trained.inputs, trained.targets, (trained.weights, trained.bias),
-                             result.epoch_weights, result.epoch_bias, theta, folder / "decision_lines.png")
+        plots.decision_lines(
+            trained.inputs,
+            trained.targets,
+            (trained.weights, trained.bias),
+            result.epoch_weights,
+            result.epoch_bias,
+            theta,
+            folder / "decision_lines.png",
+        )
     return folder
 
 

@@ -14,8 +14,8 @@ takes exactly the steps lr=1 takes), and a weight state seen before is recognise
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -129,8 +129,8 @@ class TraceLayout:
         self.dw = slice(2 * n + 5, 3 * n + 5)
         self.db = 3 * n + 5
         self.width = 3 * n + 6
-        numbered = lambda name: [f"{name}{i}" for i in range(1, n + 1)]  # noqa: E731
-        self.columns = ["epoch", *numbered("X"), "T", "yin", "Y", *numbered("W"), "b", *numbered("delW"), "delb"]
+        xs, ws, dws = ([f"{name}{i}" for i in range(1, n + 1)] for name in ("X", "W", "delW"))
+        self.columns = ["epoch", *xs, "T", "yin", "Y", *ws, "b", *dws, "delb"]
 
 
 def trace_columns(n_inputs: int) -> list[str]:
@@ -202,9 +202,7 @@ def train(
     is_wrong = _mistakes_of(s.activation, s.theta)
     delta = rule_function(s.rule, s.binary_targets)
     shuffler = (
-        np.random.default_rng(np.random.SeedSequence(s.seed).spawn(1)[0])
-        if s.order == "shuffle"
-        else None
+        np.random.default_rng(np.random.SeedSequence(s.seed).spawn(1)[0]) if s.order == "shuffle" else None
     )
     exact = s.rule == "perceptron" and shuffler is None and _integral(x) and _integral(t)
     last_epoch = 1 if s.rule == "hebb" else s.max_epochs
@@ -290,7 +288,9 @@ def _mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndar
     return lambda yin, t: ((yin >= 0) != (t > 0)) | np.isnan(yin)
 
 
-def _mistake_driven_pass(p: _Pass, is_wrong: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, float, bool]:
+def _mistake_driven_pass(
+    p: _Pass, is_wrong: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> tuple[int, float, bool]:
     """One epoch of the perceptron rule, computing the rows between two mistakes together.
 
     The weights change only on a mistake, so the net inputs of a run of rows can be computed at

@@ -8,8 +8,8 @@ is the trials, best first. Used on a sweep's parent run at its end and by `pytho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 

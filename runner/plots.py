@@ -7,8 +7,8 @@ Each function takes plain values and writes one PNG.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,14 +46,39 @@ def decision_lines(
     for i in shown:
         strength = 0.15 + 0.85 * (i + 1) / epochs
         final = i == epochs - 1
-        _line(ax, epoch_weights[i], epoch_bias[i], 0.0, low, high, color="black",
-              alpha=strength, linewidth=2 if final else 1, label=f"after epoch {epochs}" if final else None)
+        _line(
+            ax,
+            epoch_weights[i],
+            epoch_bias[i],
+            0.0,
+            low,
+            high,
+            color="black",
+            alpha=strength,
+            linewidth=2 if final else 1,
+            label=f"after epoch {epochs}" if final else None,
+        )
     if theta > 0 and epochs:
         for edge in (-theta, theta):
-            _line(ax, epoch_weights[-1], epoch_bias[-1], edge, low, high, color="black",
-                  linestyle=":", label="band ±θ" if edge > 0 else None)
-    ax.set(xlim=(low, high), ylim=(low, high), xlabel="x1", ylabel="x2", aspect="equal",
-           title=f"Decision line, epoch by epoch ({epochs})")
+            _line(
+                ax,
+                epoch_weights[-1],
+                epoch_bias[-1],
+                edge,
+                low,
+                high,
+                color="black",
+                linestyle=":",
+                label="band ±θ" if edge > 0 else None,
+            )
+    ax.set(
+        xlim=(low, high),
+        ylim=(low, high),
+        xlabel="x1",
+        ylabel="x2",
+        aspect="equal",
+        title=f"Decision line, epoch by epoch ({epochs})",
+    )
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
     fig.savefig(path, pil_kwargs=PNG)
 
@@ -74,8 +99,12 @@ def errors_per_epoch(errors: Sequence[int], path: Path) -> None:
     ax = fig.add_axes((0.13, 0.16, 0.82, 0.74))
     epochs = np.arange(1, len(errors) + 1)
     ax.plot(epochs, errors, marker="o" if len(errors) <= 50 else None, color="tab:red")
-    ax.set(xlabel="epoch", ylabel="errors", title="Misclassified patterns per epoch",
-           ylim=(-0.05 * max(max(errors, default=1), 1), None))
+    ax.set(
+        xlabel="epoch",
+        ylabel="errors",
+        title="Misclassified patterns per epoch",
+        ylim=(-0.05 * max(max(errors, default=1), 1), None),
+    )
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
@@ -99,11 +128,12 @@ def heatmap(
     values = pd.concat([p[1].stack() for p in panels])
     low, high = float(values.min()), float(values.max())
     axes = fig.subplots(down, across, squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, (name, mean, labels, share) in zip(axes.flat, panels):
-        image = ax.imshow(mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto",
-                          vmin=low, vmax=max(high, low + 1e-9))
+        image = ax.imshow(
+            mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto", vmin=low, vmax=max(high, low + 1e-9)
+        )
         ax.set_xticks(range(mean.shape[1]), [_tick(c) for c in mean.columns])
         ax.set_yticks(range(mean.shape[0]), [_tick(r) for r in mean.index])
         ax.set(xlabel=layout.columns or "", ylabel=layout.rows or "", title=name)
@@ -112,12 +142,21 @@ def heatmap(
                 value = mean.iat[r, c]
                 if pd.isna(value):
                     continue
-                ax.text(c, r, f"{labels.iat[r, c]}\n{share.iat[r, c]:.0%} converged", ha="center",
-                        va="center", fontsize="small",  # dark text on the light end of the map
-                        color="black" if image.norm(value) < 0.5 else "white")
+                ax.text(
+                    c,
+                    r,
+                    f"{labels.iat[r, c]}\n{share.iat[r, c]:.0%} converged",
+                    ha="center",
+                    va="center",
+                    fontsize="small",  # dark text on the light end of the map
+                    color="black" if image.norm(value) < 0.5 else "white",
+                )
                 if share.iat[r, c] < 1:
-                    ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
-                                           edgecolor="grey", linewidth=0))
+                    ax.add_patch(
+                        Rectangle(
+                            (c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="grey", linewidth=0
+                        )
+                    )
     fig.colorbar(image, ax=axes, label="mean epochs", shrink=0.8)
     fig.suptitle(f"{title}, and share converged (hatched: not every run converged)")
     fig.savefig(path, bbox_inches="tight", pil_kwargs=PNG)
@@ -136,8 +175,13 @@ def objective(done: pd.DataFrame, axes: Sequence[Axis], path: Path) -> None:
         ax = fig.add_subplot(1, max(len(axes), 1), i)
         x = done[axis.key].astype(float)
         ax.scatter(x[converged], done["epochs"][converged], color="tab:blue", label="converged")
-        ax.scatter(x[~converged], done["epochs"][~converged], facecolors="none",
-                   edgecolors="tab:red", label="not converged")
+        ax.scatter(
+            x[~converged],
+            done["epochs"][~converged],
+            facecolors="none",
+            edgecolors="tab:red",
+            label="not converged",
+        )
         if "log" in axis.spec:
             ax.set_xscale("log")
         ax.set(xlabel=axis.key, ylabel="epochs" if i == 1 else None)

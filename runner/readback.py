@@ -5,8 +5,8 @@ Used by the sweep's parent at its end and by `python -m runner.report`; reads, n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import pandas as pd
 from mlflow.entities import Run as MlflowRun
@@ -47,7 +47,9 @@ def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) ->
             raise TrackingError(f"No run {parent_run_id} in {store.uri}") from None
     else:
         latest = store.client.search_runs(
-            [experiment], f"tags.`{SWEEP_TAG}` LIKE '%'", max_results=1,
+            [experiment],
+            f"tags.`{SWEEP_TAG}` LIKE '%'",
+            max_results=1,
             order_by=["attributes.start_time DESC"],
         )
         if not latest:

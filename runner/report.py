@@ -26,12 +26,21 @@ def main(argv: list[str] | None = None) -> None:
     from runner.store import DEFAULT_URI, absolute, open_store, sqlite_path
 
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI),
-                        help=f"the MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_URI})")
-    parser.add_argument("--experiment", default="perceptron", help="the MLflow experiment (default: perceptron)")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI),
+        help=f"the MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_URI})",
+    )
+    parser.add_argument(
+        "--experiment", default="perceptron", help="the MLflow experiment (default: perceptron)"
+    )
     parser.add_argument("--parent", help="the sweep's parent run id (default: the latest sweep)")
-    parser.add_argument("--csv", type=Path, metavar="DIR",
-                        help="also write each table, and the sweep's summary, as DIR/<table>.csv")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="DIR",
+        help="also write each table, and the sweep's summary, as DIR/<table>.csv",
+    )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables to FILE")
     args = parser.parse_args(argv)
 

@@ -11,9 +11,9 @@ tables. What a sweep gets:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -87,11 +87,15 @@ def review(
         shares = dict(pivots.by_panel(share, layout))
         plots.heatmap(
             [(name, part, labels[name], shares[name]) for name, part in panels],
-            layout, pivots.epochs_title(layout), folder / "heatmap_epochs.png",
+            layout,
+            pivots.epochs_title(layout),
+            folder / "heatmap_epochs.png",
         )
         out.files.append(folder / "heatmap_epochs.png")
     cell, out.metrics["best_cell_epochs"] = _best_cell(mean, share, layout)
-    out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (" on average" if layout.seeds else "")
+    out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (
+        " on average" if layout.seeds else ""
+    )
     out.note = _note(title, out, _explain(layout, summary), body)
     return out
 
@@ -114,8 +118,10 @@ def _explain(layout: Layout, summary: pd.DataFrame) -> str:
     panels = f", one table per value of {', '.join(layout.panels)}" if layout.panels else ""
     if layout.seeds:
         seeds = sorted(int(s) for s in summary[SEED].dropna().unique())
-        what = (f"the epochs its runs took, mean ± sd over its seeds ({', '.join(map(str, seeds))}); "
-                "nothing but the seed differs between a cell's runs")
+        what = (
+            f"the epochs its runs took, mean ± sd over its seeds ({', '.join(map(str, seeds))}); "
+            "nothing but the seed differs between a cell's runs"
+        )
     else:
         what = "the epochs its one run took"
     return (

@@ -9,8 +9,8 @@ makes at most (R/γ)² updates, R the largest |x̃| (Novikoff's theorem).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import nnls

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
 from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 
+from runner import signals
 from runner.errors import UsageError
 
 # MLflow retries an unreachable server for minutes by default (7 retries, backoff factor 2,
@@ -125,14 +126,15 @@ class Store:
 
     @contextmanager
     def ending(self, run_id: str, status: str = "FINISHED") -> Iterator[None]:
-        """End the run with `status` when the block completes; KILLED on Ctrl-C or SIGTERM,
-        FAILED on an error, which is recorded on the run (tag `error`)."""
+        """End the run with `status` when the block completes; KILLED on Ctrl-C or SIGTERM (also
+        when some code turned it into another error), FAILED on an error, which is recorded on
+        the run (tag `error`)."""
         try:
             yield
-        except KeyboardInterrupt:
-            self.end_run(run_id, "KILLED")
-            raise
         except BaseException as err:
+            if isinstance(err, KeyboardInterrupt) or signals.received():
+                self.end_run(run_id, "KILLED")
+                raise
             self.client.set_tag(run_id, ERROR_TAG, describe(err))
             self.end_run(run_id, "FAILED")
             raise

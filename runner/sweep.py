@@ -161,8 +161,9 @@ class MlflowSweep(Callback):
         axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
         choices = config.hydra.runtime.choices
         preset = choices.get("sweep") or "sweep"
-        run_name = sweep_name("sweep" if preset == "command_line" else preset, axes, jobs,
-                              time.strftime("%H:%M:%S"), search)
+        run_name = sweep_name(
+            "sweep" if preset == "command_line" else preset, axes, jobs, time.strftime("%H:%M:%S"), search
+        )
         params = {
             "sweep.axes": ",".join(a.key for a in axes),
             **{f"sweep.{a.key}": a.listing for a in axes},
@@ -177,8 +178,13 @@ class MlflowSweep(Callback):
         }
         run_id = tracking.start_sweep(store, experiment, run_name, tags, params)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        plan = {"tracking_uri": store.uri, "experiment_name": name, "run_id": run_id, "jobs": jobs,
-                "started": time.time()}
+        plan = {
+            "tracking_uri": store.uri,
+            "experiment_name": name,
+            "run_id": run_id,
+            "jobs": jobs,
+            "started": time.time(),
+        }
         (sweep_dir / PARENT_FILE).write_text(json.dumps(plan))
         self._open = _Open(store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search)
         atexit.register(self._close_unfinished)
@@ -213,15 +219,24 @@ class MlflowSweep(Callback):
         atexit.unregister(self._close_unfinished)
         store, shape = sweep.store, layout(sweep.axes)
         with store.ending(sweep.run_id, status):
-            found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, status,
-                                   tuple(sweep.axes), sweep.search, None)
+            found = readback.Sweep(
+                sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
+            )
             summary = readback.sweep_summary(store, found)
             done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
-            tracking.finish_sweep(store, sweep.run_id, done.metrics,
-                                  {tracking.NOTE_TAG: done.note, "best": done.best}, summary, done.files)
+            tracking.finish_sweep(
+                store,
+                sweep.run_id,
+                done.metrics,
+                {tracking.NOTE_TAG: done.note, "best": done.best},
+                summary,
+                done.files,
+            )
             finished = summary[summary["status"] == "FINISHED"]
             counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else None
-            cells = [c if isinstance(c, tuple) else (c,) for c in counted.index] if counted is not None else []
+            cells = (
+                [c if isinstance(c, tuple) else (c,) for c in counted.index] if counted is not None else []
+            )
             args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
             states = views.sweep_views(*args)
             cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if counted is not None else None
@@ -240,9 +255,13 @@ class MlflowSweep(Callback):
             *self._links(base, sweep.experiment, sweep.run_id, ""),
         ]
         if cut:
-            lines.append(f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)")
+            lines.append(
+                f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)"
+            )
             for number, value in enumerate(cut[1]):
                 lines += self._links(base, sweep.experiment, f"{sweep.run_id}-{number}", f"{cut[0]}={value}")
-        lines.append(f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
-                     "?workflowType=machine_learning")
+        lines.append(
+            f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
+            "?workflowType=machine_learning"
+        )
         log.info("\n".join(lines))

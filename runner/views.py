@@ -20,7 +20,8 @@ A sweep gets two views, built here from plain values:
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from runner.axes import SEED, Axis, Layout, param_text
 
@@ -37,7 +38,9 @@ def keys(name: str) -> tuple[str, str]:
     return name, f"{name}-charts"
 
 
-def parts(cell_keys: Sequence[str], runs_per_cell: Sequence[tuple[tuple[Any, ...], int]]) -> tuple[str, list[Any]] | None:
+def parts(
+    cell_keys: Sequence[str], runs_per_cell: Sequence[tuple[tuple[Any, ...], int]]
+) -> tuple[str, list[Any]] | None:
     """How to cut a sweep of more runs than the UI loads at once (UI_PAGE) into parts that it
     loads whole: the first axis whose every value holds at most UI_PAGE runs, and its values.
     None when the sweep fits, or when no axis cuts it finely enough."""
@@ -84,8 +87,14 @@ def sweep_views(
         "hideEmptyCharts": True,
         "isAccordionReordered": True,
         "compareRunSections": [
-            {"uuid": SECTION, "name": "The sweep's answer", "display": True, "isReordered": False,
-             "deleted": False, "isGenerated": False}
+            {
+                "uuid": SECTION,
+                "name": "The sweep's answer",
+                "display": True,
+                "isReordered": False,
+                "deleted": False,
+                "isGenerated": False,
+            }
         ],
     }
     cell_keys = layout.cell_keys
@@ -114,18 +123,19 @@ def _grouping(
     group of the whole sweep (by its parent's tag), so that every run is listed all the same."""
     if not by:
         return {
-            "groupBy": {"aggregateFunction": "average",
-                        "groupByKeys": [{"mode": "tag", "groupByData": PARENT_TAG}]},
+            "groupBy": {
+                "aggregateFunction": "average",
+                "groupByKeys": [{"mode": "tag", "groupByData": PARENT_TAG}],
+            },
             "groupsExpanded": {f"tag.{PARENT_TAG}.{parent_run_id}": True},
         }
     positions = [list(cell_keys).index(k) for k in by]
-    groups = {
-        ",".join(f"param.{k}.{param_text(cell[i])}" for k, i in zip(by, positions))
-        for cell in cells
-    }
+    groups = {",".join(f"param.{k}.{param_text(cell[i])}" for k, i in zip(by, positions)) for cell in cells}
     return {
-        "groupBy": {"aggregateFunction": "average",
-                    "groupByKeys": [{"mode": "param", "groupByData": k} for k in by]},
+        "groupBy": {
+            "aggregateFunction": "average",
+            "groupByKeys": [{"mode": "param", "groupByData": k} for k in by],
+        },
         "groupsExpanded": {group: True for group in sorted(groups)},
     }
 
@@ -136,17 +146,40 @@ def _charts(axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines
     count = runs + 1  # MLflow shows the first 10 runs or groups in a chart unless told
     charts: list[dict[str, Any]] = []
     if lines:
-        charts.append(_card("LINE", metricKey="epochs", selectedMetricKeys=["epochs"], xAxisKey="metric",
-                            selectedXAxisMetricKey=X_METRIC, displayPoints=True, useGlobalXaxisKey=False,
-                            runsCountToCompare=count))
+        charts.append(
+            _card(
+                "LINE",
+                metricKey="epochs",
+                selectedMetricKeys=["epochs"],
+                xAxisKey="metric",
+                selectedXAxisMetricKey=X_METRIC,
+                displayPoints=True,
+                useGlobalXaxisKey=False,
+                runsCountToCompare=count,
+            )
+        )
     else:
         swept = [a.key for a in axes if a.key != SEED] if search else [layout.columns or layout.rows]
         for key in swept:
             if key is not None:
-                charts.append(_card("SCATTER", xaxis={"key": key, "type": "PARAM"},
-                                    yaxis={"key": "epochs", "type": "METRIC"}, runsCountToCompare=count))
-    charts.append(_card("LINE", metricKey="errors", selectedMetricKeys=["errors"], xAxisKey="step",
-                        useGlobalXaxisKey=False, runsCountToCompare=count))
+                charts.append(
+                    _card(
+                        "SCATTER",
+                        xaxis={"key": key, "type": "PARAM"},
+                        yaxis={"key": "epochs", "type": "METRIC"},
+                        runsCountToCompare=count,
+                    )
+                )
+    charts.append(
+        _card(
+            "LINE",
+            metricKey="errors",
+            selectedMetricKeys=["errors"],
+            xAxisKey="step",
+            useGlobalXaxisKey=False,
+            runsCountToCompare=count,
+        )
+    )
     charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
     charts.append(_card("BAR", metricKey="converged", runsCountToCompare=count))
     for number, chart in enumerate(charts):
@@ -165,5 +198,7 @@ def tag_value(state: dict[str, Any]) -> str:
 def link(base: str, experiment_id: str, key: str, charts: bool = False) -> str:
     """The runs page of the experiment, in MLflow 3's "Model training" view, opened on a view."""
     mode = "&compareRunsMode=CHART" if charts else ""
-    return (f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
-            f"&viewStateShareKey={key}{mode}")
+    return (
+        f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+        f"&viewStateShareKey={key}{mode}"
+    )

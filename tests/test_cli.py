@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import GATES, run_cli, run_in_process
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from conftest import GATES, run_cli, run_in_process
-from runner import perceptron, pivots, report
+from runner import perceptron, report
 from runner.perceptron import trace_columns
 
 pytestmark = pytest.mark.slow
@@ -57,7 +56,10 @@ def test_single_run_console_shows_the_tutorial(or_run):
     assert out.count(header) == 2
     assert "     1  -1   1  1   -1 -1   0   2  0     -1      1     1" in out
     assert "Converged after 2 epochs with 3 updates: final W = (1, 1), b = 1" in out
-    assert "The table is linearly separable: from zero weights the perceptron makes at most (R/γ)² = 9 updates" in out
+    assert (
+        "The table is linearly separable: from zero weights the perceptron makes at most (R/γ)² = 9 updates"
+        in out
+    )
     assert "mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db" in out
     experiment = run.info.experiment_id
     assert f"/#/experiments/{experiment}/runs/{run.info.run_id}?workflowType=machine_learning" in out
@@ -81,7 +83,9 @@ def test_single_run_logs_params_with_the_values_used(or_run):
 
     assert params["gate.targets"] == "-1 1 1 1"
     assert (params["gate.n_inputs"], params["gate.inputs_encoding"], params["gate.targets_encoding"]) == (
-        "2", "bipolar", "bipolar",
+        "2",
+        "bipolar",
+        "bipolar",
     )
     assert (params["rule"], params["rule.tolerance"]) == ("perceptron", "null")
     assert (params["activation"], params["activation.theta"]) == ("step", "null")
@@ -114,7 +118,8 @@ def test_single_run_artifacts_status_and_name(or_run):
     assert run.info.status == "FINISHED"
     assert run.info.run_name == "or lr=1 seed=0"
     expected = perceptron.train(
-        [[-1, -1], [-1, 1], [1, -1], [1, 1]], [-1, 1, 1, 1], [0, 0], 0, perceptron.Setup(1, 100)).trace
+        [[-1, -1], [-1, 1], [1, -1], [1, 1]], [-1, 1, 1, 1], [0, 0], 0, perceptron.Setup(1, 100)
+    ).trace
     downloads = folder / "downloads"
     downloads.mkdir(exist_ok=True)
     csv = client.download_artifacts(run_id, "trace.csv", str(downloads))
@@ -171,9 +176,13 @@ def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_
     new_store(tmp_path / "chosen.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'env.db'}")
     status, said = run_in_process(
-        "--config-dir", str(tmp_path / "extra"), "gate=big_or", "max_epochs=1",
+        "--config-dir",
+        str(tmp_path / "extra"),
+        "gate=big_or",
+        "max_epochs=1",
         f"mlflow.tracking_uri=sqlite:///{tmp_path / 'chosen.db'}",
-        cwd=tmp_path, monkeypatch=monkeypatch,
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
     )
     assert status == 0, said
     assert not (tmp_path / "env.db").exists()
@@ -231,7 +240,9 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     failed, parent = runs["or lr=0 seed=0"], runs[statuses[2][0]]
     assert failed.data.tags["error"].startswith("ConfigError: Invalid config: lr=0.0 is not allowed")
     assert failed.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id
-    summary = pd.read_csv(store(tmp_path).download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path)))
+    summary = pd.read_csv(
+        store(tmp_path).download_artifacts(parent.info.run_id, "summary.csv", str(tmp_path))
+    )
     assert summary["status"].tolist() == ["FAILED", "FINISHED"]
     assert summary["error"].fillna("").str.startswith("ConfigError").tolist() == [True, False]
 
@@ -252,9 +263,15 @@ def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store, monkeypatc
 def test_fausett_example_from_the_command_line(tmp_path, new_store, monkeypatch):
     new_store(tmp_path / "outputs" / "mlflow.db")
     status, said = run_in_process(
-        "gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]", "gate.targets=[1,-1,-1,-1]",
-        "activation=band", "activation.theta=0.2", "init.weights=[0,0]", "init.bias=0",
-        cwd=tmp_path, monkeypatch=monkeypatch,
+        "gate=custom",
+        "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]",
+        "gate.targets=[1,-1,-1,-1]",
+        "activation=band",
+        "activation.theta=0.2",
+        "init.weights=[0,0]",
+        "init.bias=0",
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
     )
     assert status == 0, said
     assert "Converged after 10 epochs with 22 updates: final W = (2, 3), b = -4" in said
@@ -262,7 +279,10 @@ def test_fausett_example_from_the_command_line(tmp_path, new_store, monkeypatch)
     assert run.info.run_name == "custom band θ=0.2 lr=1 seed=0"
     p, m = run.data.params, run.data.metrics
     assert (p["gate"], p["activation"], p["activation.theta"], p["stop_reason"]) == (
-        "custom", "band", "0.2", "converged",
+        "custom",
+        "band",
+        "0.2",
+        "converged",
     )
     assert (m["epochs"], m["updates"], m["w1"], m["w2"], m["b"]) == (10, 22, 2, 3, -4)
 
@@ -270,13 +290,25 @@ def test_fausett_example_from_the_command_line(tmp_path, new_store, monkeypatch)
 def test_rules_encodings_widths_and_order_reach_mlflow_from_a_sweep(tmp_path, new_store):
     new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli(
-        "-m", "rule=hebb,adaline", "gate=majority", "gate.inputs_encoding=binary", "order=shuffle",
-        "lr=0.05", "max_epochs=300", cwd=tmp_path,
+        "-m",
+        "rule=hebb,adaline",
+        "gate=majority",
+        "gate.inputs_encoding=binary",
+        "order=shuffle",
+        "lr=0.05",
+        "max_epochs=300",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     runs = {r.info.run_name: r for r in all_runs(store(tmp_path)) if r.info.run_name[:5] != "sweep"}
-    assert sorted(runs) == ["majority adaline shuffled lr=0.05 seed=0", "majority hebb shuffled lr=0.05 seed=0"]
-    hebb, adaline = runs["majority hebb shuffled lr=0.05 seed=0"], runs["majority adaline shuffled lr=0.05 seed=0"]
+    assert sorted(runs) == [
+        "majority adaline shuffled lr=0.05 seed=0",
+        "majority hebb shuffled lr=0.05 seed=0",
+    ]
+    hebb, adaline = (
+        runs["majority hebb shuffled lr=0.05 seed=0"],
+        runs["majority adaline shuffled lr=0.05 seed=0"],
+    )
     assert hebb.data.params["stop_reason"] == "single_pass" and hebb.data.metrics["epochs"] == 1
     assert adaline.data.params["stop_reason"] in ("tolerance", "max_epochs")
     for run in (hebb, adaline):
@@ -307,7 +339,15 @@ def test_the_report_only_reads(tmp_path):
     """A store that is not there is an error, never created; nor is any file asked for."""
     missing = tmp_path / "nothing" / "mlflow.db"
     with pytest.raises(SystemExit) as stop:
-        report.main(["--tracking-uri", f"sqlite:///{missing}", "--csv", str(tmp_path / "csv"),
-                     "--markdown", str(tmp_path / "report.md")])
+        report.main(
+            [
+                "--tracking-uri",
+                f"sqlite:///{missing}",
+                "--csv",
+                str(tmp_path / "csv"),
+                "--markdown",
+                str(tmp_path / "report.md"),
+            ]
+        )
     assert str(stop.value).startswith(f"No MLflow store at {missing} ")
     assert list(tmp_path.iterdir()) == []

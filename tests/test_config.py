@@ -3,10 +3,10 @@
 import shutil
 
 import pytest
+from conftest import CONF_DIR, GATES, compose_config
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 
-from conftest import CONF_DIR, GATES, compose_config
 from runner import perceptron
 from runner.config import ConfigError, validate
 
@@ -23,10 +23,15 @@ TRUTH = {
 def test_defaults(no_tracking_env):
     cfg = compose_config()
     assert (cfg.gate.name, cfg.rule.name, cfg.activation.name, cfg.order) == (
-        "or", "perceptron", "step", "table",
+        "or",
+        "perceptron",
+        "step",
+        "table",
     )
     assert (cfg.gate.n_inputs, cfg.gate.inputs_encoding, cfg.gate.targets_encoding) == (
-        2, "bipolar", "bipolar",
+        2,
+        "bipolar",
+        "bipolar",
     )
     assert (cfg.lr, cfg.seed, cfg.max_epochs) == (1.0, 0, 100)
     assert cfg.init.weights is None and cfg.init.bias is None
@@ -66,11 +71,19 @@ def test_every_gate_table_in_the_tutorial_row_order(gate):
 
 def test_n_inputs_and_encodings():
     inputs, targets = validate(
-        compose_config("gate=and", "gate.n_inputs=3", "gate.inputs_encoding=binary",
-                       "gate.targets_encoding=binary")
+        compose_config(
+            "gate=and", "gate.n_inputs=3", "gate.inputs_encoding=binary", "gate.targets_encoding=binary"
+        )
     )
     assert inputs.tolist() == [
-        [0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1], [1, 0, 0], [1, 0, 1], [1, 1, 0], [1, 1, 1]
+        [0, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+        [0, 1, 1],
+        [1, 0, 0],
+        [1, 0, 1],
+        [1, 1, 0],
+        [1, 1, 1],
     ]
     assert targets.tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
     inputs, targets = validate(compose_config("gate=majority"))
@@ -82,8 +95,9 @@ def test_n_inputs_and_encodings():
 
 def test_a_table_given_to_a_built_in_gate_replaces_its_own():
     inputs, targets = validate(
-        compose_config("gate.name=my_and", "gate.inputs=[[1,1],[1,-1],[-1,1],[-1,-1]]",
-                       "gate.targets=[1,-1,-1,-1]")
+        compose_config(
+            "gate.name=my_and", "gate.inputs=[[1,1],[1,-1],[-1,1],[-1,-1]]", "gate.targets=[1,-1,-1,-1]"
+        )
     )
     assert inputs.tolist() == [[1, 1], [1, -1], [-1, 1], [-1, -1]]
     assert targets.tolist() == [1, -1, -1, -1]
@@ -91,21 +105,25 @@ def test_a_table_given_to_a_built_in_gate_replaces_its_own():
 
 def test_a_custom_table_is_used_as_given():
     inputs, targets = validate(
-        compose_config("gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]",
-                       "gate.targets=[1,-1,-1,-1]")
+        compose_config("gate=custom", "gate.inputs=[[1,1],[1,0],[0,1],[0,0]]", "gate.targets=[1,-1,-1,-1]")
     )
     assert inputs.tolist() == [[1, 1], [1, 0], [0, 1], [0, 0]]
     assert targets.tolist() == [1, -1, -1, -1]
     _, targets = validate(
-        compose_config("gate=custom", "gate.inputs=[[0.5],[2]]", "gate.targets=[0,1]",
-                       "gate.targets_encoding=binary")
+        compose_config(
+            "gate=custom", "gate.inputs=[[0.5],[2]]", "gate.targets=[0,1]", "gate.targets_encoding=binary"
+        )
     )
     assert targets.tolist() == [0, 1]
 
 
 def test_every_rule_and_activation_composes():
-    for rule, activation in [("perceptron", "step"), ("hebb", "step"), ("adaline", "step"),
-                             ("perceptron", "band")]:
+    for rule, activation in [
+        ("perceptron", "step"),
+        ("hebb", "step"),
+        ("adaline", "step"),
+        ("perceptron", "band"),
+    ]:
         cfg = compose_config(f"rule={rule}", f"activation={activation}")
         validate(cfg)
         assert (cfg.rule.name, cfg.activation.name) == (rule, activation)
@@ -248,4 +266,9 @@ def test_launcher_presets_extend_hydras_launchers():
     assert ray.ray.remote.num_cpus == 1
     slurm = _hydra_config("hydra/launcher=slurm", "hydra.launcher.partition=gpu").hydra.launcher
     assert slurm._target_.endswith("SlurmLauncher")
-    assert (slurm.timeout_min, slurm.cpus_per_task, slurm.array_parallelism, slurm.partition) == (10, 1, 64, "gpu")
+    assert (slurm.timeout_min, slurm.cpus_per_task, slurm.array_parallelism, slurm.partition) == (
+        10,
+        1,
+        64,
+        "gpu",
+    )

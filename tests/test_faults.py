@@ -9,10 +9,9 @@ import sys
 import time
 
 import pytest
+from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-from conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +32,12 @@ def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp
     client = MlflowClient(tracking_uri=uri)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "runner", *SWEEP], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "runner", *SWEEP],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while len(runs_by_status(client).get("FINISHED", [])) < 2:
@@ -56,12 +59,18 @@ def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp
     for run in finished:
         assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"trace.csv", "trace.json"}
         assert run.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id
-    assert all(r.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id for r in runs.get("KILLED", []) if r is not parent)
+    assert all(
+        r.data.tags[MLFLOW_PARENT_RUN_ID] == parent.info.run_id
+        for r in runs.get("KILLED", [])
+        if r is not parent
+    )
 
     if signum == signal.SIGINT:  # the same command again makes a whole new sweep
         again = run_cli(*SWEEP, cwd=tmp_path)
         assert again.returncode == 0, again.stderr
-        new_parent = [r for r in runs_by_status(client)["FINISHED"] if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+        new_parent = [
+            r for r in runs_by_status(client)["FINISHED"] if MLFLOW_PARENT_RUN_ID not in r.data.tags
+        ]
         (new_parent,) = new_parent
         children = client.search_runs(
             [new_parent.info.experiment_id], f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{new_parent.info.run_id}'"

@@ -15,7 +15,10 @@ def test_core_imports_neither_hydra_nor_mlflow():
     import subprocess
     import sys
 
-    code = "import sys, runner.perceptron; print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'mlflow', 'omegaconf')))"
+    code = (
+        "import sys, runner.perceptron; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'mlflow', 'omegaconf')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -46,7 +49,9 @@ def test_worked_or_trace_row_by_row():
 
 def test_a_run_that_never_converges_ends_cleanly_at_max_epochs():
     # XOR in an order that is not the table's, so no cycle is detected
-    result = perceptron.train(OR_INPUTS, XOR_TARGETS, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=7, order="shuffle"))
+    result = perceptron.train(
+        OR_INPUTS, XOR_TARGETS, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=7, order="shuffle")
+    )
     assert not result.converged
     assert (result.epochs, result.stop_reason) == (7, "max_epochs")
     assert len(result.trace) == 7 * 4

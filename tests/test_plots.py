@@ -14,8 +14,9 @@ def test_decision_lines_and_errors_of_a_real_run(tmp_path):
     inputs, targets = gates.inputs(2, "bipolar"), gates.targets("and", 2, "bipolar")
     weights, bias = np.zeros(2), 0.0  # the initial line does not exist: nothing to draw for it
     result = perceptron.train(inputs, targets, weights, bias, perceptron.Setup(1.0, 100))
-    plots.decision_lines(inputs, targets, (weights, bias), result.epoch_weights, result.epoch_bias,
-                         0.2, tmp_path / "lines.png")
+    plots.decision_lines(
+        inputs, targets, (weights, bias), result.epoch_weights, result.epoch_bias, 0.2, tmp_path / "lines.png"
+    )
     plots.errors_per_epoch(result.errors, tmp_path / "errors.png")
     for name in ("lines.png", "errors.png"):
         height, width, _ = imread(tmp_path / name).shape
@@ -26,8 +27,15 @@ def test_a_vertical_line_and_a_long_run(tmp_path):
     """w2 = 0 makes a vertical line; 5,000 epochs draw at most MAX_LINES lines."""
     inputs, targets = gates.inputs(2, "binary"), gates.targets("or", 2, "binary")
     epoch_weights = np.tile([1.0, 0.0], (5000, 1))
-    plots.decision_lines(inputs, targets, (np.array([0.0, 0.0]), 0.0), epoch_weights,
-                         np.full(5000, -0.5), 0.0, tmp_path / "lines.png")
+    plots.decision_lines(
+        inputs,
+        targets,
+        (np.array([0.0, 0.0]), 0.0),
+        epoch_weights,
+        np.full(5000, -0.5),
+        0.0,
+        tmp_path / "lines.png",
+    )
     plots.errors_per_epoch([1] * 5000, tmp_path / "errors.png")
     assert (tmp_path / "lines.png").stat().st_size > 0 and (tmp_path / "errors.png").stat().st_size > 0
 
@@ -36,14 +44,18 @@ def test_heatmap_has_a_cell_per_gate_and_lr(tmp_path):
     mean = pd.DataFrame({0.1: [3.0, 5.0], 1.0: [2.0, np.nan]}, index=["and", "xor"])
     labels = mean.round(1).astype(str) + " ± 0.0"
     share = pd.DataFrame({0.1: [1.0, 0.0], 1.0: [1.0, np.nan]}, index=["and", "xor"])
-    plots.heatmap([("", mean, labels, share)], Layout("gate", "lr", (), True), "epochs", tmp_path / "heat.png")
+    plots.heatmap(
+        [("", mean, labels, share)], Layout("gate", "lr", (), True), "epochs", tmp_path / "heat.png"
+    )
     assert imread(tmp_path / "heat.png").shape[2] == 4
 
 
 def test_heatmap_panels_share_one_scale(tmp_path):
     """sweep=textbook's shape: a panel per rule × activation, gates down, one column."""
     mean = pd.DataFrame({"all": [3.0, 5.0]}, index=pd.Index(["and", "or"], name="gate"))
-    panels = [(f"rule={r}", mean * k, mean.astype(str), mean * 0 + 1) for k, r in ((1, "hebb"), (2, "adaline"))]
+    panels = [
+        (f"rule={r}", mean * k, mean.astype(str), mean * 0 + 1) for k, r in ((1, "hebb"), (2, "adaline"))
+    ]
     plots.heatmap(panels, Layout("gate", None, ("rule",), False), "epochs", tmp_path / "heat.png")
     height, width, _ = imread(tmp_path / "heat.png").shape
     assert width > height

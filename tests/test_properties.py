@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import run_in_process
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow import MlflowClient
 
-from conftest import run_in_process
 from runner import perceptron, separability
 
 
@@ -53,7 +53,21 @@ def test_every_trace_row_follows_from_the_one_before(table, rule, activation, or
     n = x.shape[1]
     w0, b0 = perceptron.initial_parameters(n, seed, -1, 1)
     result = perceptron.train(
-        x, t, w0, b0, perceptron.Setup(0.1, max_epochs=20, rule=rule, activation=activation, theta=0.2, tolerance=1e-3, order=order, seed=seed))
+        x,
+        t,
+        w0,
+        b0,
+        perceptron.Setup(
+            0.1,
+            max_epochs=20,
+            rule=rule,
+            activation=activation,
+            theta=0.2,
+            tolerance=1e-3,
+            order=order,
+            seed=seed,
+        ),
+    )
     tr = result.trace
     xs = tr[[f"X{i}" for i in range(1, n + 1)]].to_numpy(float)
     ws = tr[[f"W{i}" for i in range(1, n + 1)]].to_numpy(float)
@@ -65,7 +79,7 @@ def test_every_trace_row_follows_from_the_one_before(table, rule, activation, or
     np.testing.assert_allclose(tr["yin"], before_b + (xs * before_w).sum(axis=1), atol=1e-9)
     # every epoch presents each row of the table exactly once, in table order unless shuffled
     table_rows = sorted(map(tuple, np.column_stack([x, t]).tolist()))
-    for epoch, rows in tr.groupby("epoch"):
+    for _, rows in tr.groupby("epoch"):
         seen = rows[[*(f"X{i}" for i in range(1, n + 1)), "T"]].to_numpy(float)
         assert sorted(map(tuple, seen.tolist())) == table_rows
         if order == "table":
@@ -76,10 +90,29 @@ def test_every_trace_row_follows_from_the_one_before(table, rule, activation, or
 # --- hostile input through the real entry point -------------------------------------------
 
 KEYS = [
-    "lr", "seed", "max_epochs", "order", "max_trace_rows", "init.weights", "init.bias", "init.low",
-    "init.high", "gate", "gate.name", "gate.n_inputs", "gate.inputs_encoding", "gate.targets_encoding",
-    "gate.inputs", "gate.targets", "rule", "rule.tolerance", "activation", "activation.theta",
-    "mlflow.experiment_name", "+unknown", "lrr",
+    "lr",
+    "seed",
+    "max_epochs",
+    "order",
+    "max_trace_rows",
+    "init.weights",
+    "init.bias",
+    "init.low",
+    "init.high",
+    "gate",
+    "gate.name",
+    "gate.n_inputs",
+    "gate.inputs_encoding",
+    "gate.targets_encoding",
+    "gate.inputs",
+    "gate.targets",
+    "rule",
+    "rule.tolerance",
+    "activation",
+    "activation.theta",
+    "mlflow.experiment_name",
+    "+unknown",
+    "lrr",
 ]
 
 
@@ -91,28 +124,53 @@ scalars = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.integers(-3, 20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["null", "true", "false", "nan", "-inf", "1e308", "table", "shuffle", "binary",
-                     "bipolar", "or", "xor", "custom", "band", "adaline", "???", ""]),
+    st.sampled_from(
+        [
+            "null",
+            "true",
+            "false",
+            "nan",
+            "-inf",
+            "1e308",
+            "table",
+            "shuffle",
+            "binary",
+            "bipolar",
+            "or",
+            "xor",
+            "custom",
+            "band",
+            "adaline",
+            "???",
+            "",
+        ]
+    ),
     st.text(max_size=40).map(quoted),
     st.text(min_size=2000, max_size=3000, alphabet="ab€ ").map(quoted),
 )
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]"),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]"),
     max_leaves=12,
 )
 
 
 @pytest.mark.slow
 @settings(
-    max_examples=25, deadline=None,
+    max_examples=25,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.tuples(st.sampled_from(KEYS), values), min_size=1, max_size=3))
 def test_any_value_for_any_key_runs_or_stops_with_a_clear_error(tmp_path, monkeypatch, overrides):
     """Never a traceback, never a RUNNING run, never a hang; nothing is evaluated as code."""
     args = [f"{key}={value}" for key, value in overrides]
-    status, said = run_in_process(*args, "max_epochs=20" if "max_epochs" not in dict(overrides) else "",
-                                  cwd=tmp_path, monkeypatch=monkeypatch)
+    status, said = run_in_process(
+        *args,
+        "max_epochs=20" if "max_epochs" not in dict(overrides) else "",
+        cwd=tmp_path,
+        monkeypatch=monkeypatch,
+    )
     assert status in (0, 1), (args, status, said)
     assert "Traceback" not in said, (args, said)
     if status:

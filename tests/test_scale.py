@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-from conftest import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
@@ -54,10 +53,24 @@ def mlflow_server(tmp_path):
     def start(backend_uri: str) -> str:
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", backend_uri, "--artifacts-destination", str(tmp_path / "served"),
-             "--workers", "2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                backend_uri,
+                "--artifacts-destination",
+                str(tmp_path / "served"),
+                "--workers",
+                "2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         servers.append(server)
         url = f"http://127.0.0.1:{port}"
@@ -73,7 +86,9 @@ def mlflow_server(tmp_path):
 @pytest.fixture
 def postgres():
     """A PostgreSQL server of its own, on loopback, from the system's binaries; yields its URI."""
-    initdb = shutil.which("initdb") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None)
+    initdb = shutil.which("initdb") or next(
+        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None
+    )
     if initdb is None:
         pytest.skip("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql)")
     bin_dir = Path(initdb).resolve().parent  # where createdb and pg_ctl are too
@@ -82,18 +97,49 @@ def postgres():
     if as_user:
         shutil.chown(data, "postgres")
     port = free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres",
-                    "--auth=trust"], check=True, capture_output=True)
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"),
-                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-w",
+            "-l",
+            str(data / "log"),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                        "-U", "postgres", "mlflow"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                *as_user,
+                str(bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "mlflow",
+            ],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql://postgres@127.0.0.1:{port}/mlflow"
     finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -113,13 +159,16 @@ def check_sweep(uri: str, jobs: int, output: str) -> tuple:
     for run in children:
         epochs = int(run.data.metrics["epochs"])
         assert {"epochs", "converged", "updates", "errors"} <= set(run.data.metrics)
-        assert [m.step for m in client.get_metric_history(run.info.run_id, "errors")] == list(range(1, epochs + 1))
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "errors")] == list(
+            range(1, epochs + 1)
+        )
     return parents[0], children
 
 
 def test_200_jobs_in_4_joblib_workers_on_a_fresh_sqlite_store(tmp_path):
-    proc = run_cli("-m", *GRID_200, *LEAN, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",
-                   cwd=tmp_path, timeout=600)
+    proc = run_cli(
+        "-m", *GRID_200, *LEAN, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4", cwd=tmp_path, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_sweep(f"sqlite:///{tmp_path}/outputs/mlflow.db", 200, proc.stdout + proc.stderr)
     assert "[200/200 " in proc.stdout
@@ -127,8 +176,16 @@ def test_200_jobs_in_4_joblib_workers_on_a_fresh_sqlite_store(tmp_path):
 
 def test_200_jobs_in_4_joblib_workers_through_an_http_tracking_server(tmp_path, mlflow_server):
     url = mlflow_server(f"sqlite:///{tmp_path}/server.db")
-    proc = run_cli("-m", *GRID_200, *LEAN, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4",
-                   cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}, timeout=600)
+    proc = run_cli(
+        "-m",
+        *GRID_200,
+        *LEAN,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=4",
+        cwd=tmp_path,
+        env={"MLFLOW_TRACKING_URI": url},
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     parent, _ = check_sweep(url, 200, proc.stdout + proc.stderr)
     assert f"{url}/#/experiments/" in proc.stdout  # the links point at the server, not a local UI
@@ -139,7 +196,9 @@ def test_200_jobs_in_4_joblib_workers_through_an_http_tracking_server(tmp_path, 
 
 def test_a_sweep_through_a_server_on_postgresql(tmp_path, mlflow_server, postgres):
     url = mlflow_server(postgres)
-    proc = run_cli("-m", "gate=or,xor", "seed=0,1", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}, timeout=300)
+    proc = run_cli(
+        "-m", "gate=or,xor", "seed=0,1", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": url}, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, children = check_sweep(url, 4, proc.stdout + proc.stderr)
     plots = {a.path for a in MlflowClient(url).list_artifacts(children[0].info.run_id, "plots")}

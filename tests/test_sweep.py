@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from conftest import run_cli
 from runner import perceptron, report, views
 
 pytestmark = pytest.mark.slow
@@ -119,7 +119,10 @@ def test_the_parent_description_is_the_pivot_in_words(swept):
     *_, parent, children = swept
     note = parent.data.tags["mlflow.note.content"]
     assert note.startswith(f"**{parent.info.run_name}**: 8 of 8 runs finished, 50% of them converged")
-    assert "Each cell is one gate × lr setting: the epochs its runs took, mean ± sd over its seeds (0, 1)" in note
+    assert (
+        "Each cell is one gate × lr setting: the epochs its runs took, mean ± sd over its seeds (0, 1)"
+        in note
+    )
     assert "heatmap_epochs.png colours the mean epochs" in note
     assert "## epochs (mean ± sd over seeds)" in note and "## share converged" in note
     assert "| gate   |   lr=0.5 |   lr=1 |" in note  # share converged, columns named with their axis
@@ -129,13 +132,25 @@ def test_the_parent_description_is_the_pivot_in_words(swept):
 def test_the_parent_files(swept):
     folder, _, _, client, parent, children = swept
     assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {
-        "summary.csv", "summary.json", "pivots.md", "heatmap_epochs.png",
-        "pivot_epochs.csv", "pivot_share_converged.csv", "pivot_runs_per_cell.csv",
+        "summary.csv",
+        "summary.json",
+        "pivots.md",
+        "heatmap_epochs.png",
+        "pivot_epochs.csv",
+        "pivot_share_converged.csv",
+        "pivot_runs_per_cell.csv",
     }
-    assert download(client, parent.info.run_id, "heatmap_epochs.png", folder).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    share = pd.read_csv(download(client, parent.info.run_id, "pivot_share_converged.csv", folder), index_col="gate")
+    assert (
+        download(client, parent.info.run_id, "heatmap_epochs.png", folder).read_bytes()[:8]
+        == b"\x89PNG\r\n\x1a\n"
+    )
+    share = pd.read_csv(
+        download(client, parent.info.run_id, "pivot_share_converged.csv", folder), index_col="gate"
+    )
     assert share.to_dict() == {"0.5": {"or": 1.0, "xor": 0.0}, "1.0": {"or": 1.0, "xor": 0.0}}
-    runs = pd.read_csv(download(client, parent.info.run_id, "pivot_runs_per_cell.csv", folder), index_col="gate")
+    runs = pd.read_csv(
+        download(client, parent.info.run_id, "pivot_runs_per_cell.csv", folder), index_col="gate"
+    )
     assert runs.to_numpy().tolist() == [[2, 2], [2, 2]]  # a cell: one run per seed
     summary = pd.read_csv(download(client, parent.info.run_id, "summary.csv", folder))
     assert summary["job"].tolist() == list(range(8))
@@ -160,8 +175,13 @@ def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
     charts = json.loads(tags[views.TAG_PREFIX + charts_key])
     assert table["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
     assert table["selectedColumns"] == [
-        "params.`gate`", "params.`lr`", "params.`seed`",
-        "metrics.`epochs`", "metrics.`converged`", "metrics.`updates`", "params.`stop_reason`",
+        "params.`gate`",
+        "params.`lr`",
+        "params.`seed`",
+        "metrics.`epochs`",
+        "metrics.`converged`",
+        "metrics.`updates`",
+        "params.`stop_reason`",
     ]
     assert table["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": k} for k in ("gate", "lr")]
     cells = {f"param.gate.{c.data.params['gate']},param.lr.{c.data.params['lr']}" for c in children}
@@ -175,7 +195,9 @@ def test_the_console_shows_progress_then_the_answer_and_its_links(swept):
     folder, _, proc, _, parent, _ = swept
     out = proc.stdout
     assert "Epoch 1" not in out
-    assert re.findall(r"^\[(\d+)/8 \d:\d\d:\d\d, ~\d:\d\d:\d\d left\] ", out, re.M) == [str(k) for k in range(1, 9)]
+    assert re.findall(r"^\[(\d+)/8 \d:\d\d:\d\d, ~\d:\d\d:\d\d left\] ", out, re.M) == [
+        str(k) for k in range(1, 9)
+    ]
     assert "] or lr=1 seed=0: Converged" in out
     assert "] xor lr=1 seed=0: Not converged: the weights repeat every 1 epoch, so" in out
     assert f"{parent.info.run_name}, in outputs/multirun/" in out and ": 4 of 8 runs converged" in out
@@ -189,12 +211,22 @@ def test_the_console_shows_progress_then_the_answer_and_its_links(swept):
 
 def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
     _, uri, _, _, parent, _ = swept
-    report.main(["--tracking-uri", uri, "--csv", str(tmp_path / "report"), "--markdown", str(tmp_path / "report.md")])
+    report.main(
+        ["--tracking-uri", uri, "--csv", str(tmp_path / "report"), "--markdown", str(tmp_path / "report.md")]
+    )
     printed = capsys.readouterr().out
-    assert printed.startswith(f"{parent.info.run_name} (parent run {parent.info.run_id}, FINISHED): 8 runs, 8 finished\n")
-    assert "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n" in printed
+    assert printed.startswith(
+        f"{parent.info.run_name} (parent run {parent.info.run_id}, FINISHED): 8 runs, 8 finished\n"
+    )
+    assert (
+        "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n"
+        in printed
+    )
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
-        "epochs.csv", "runs_per_cell.csv", "share_converged.csv", "summary.csv",
+        "epochs.csv",
+        "runs_per_cell.csv",
+        "share_converged.csv",
+        "summary.csv",
     ]
     assert "## share converged" in (tmp_path / "report.md").read_text()
 
@@ -220,7 +252,9 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
     ],
     ids=["textbook", "grid", "three axes and seeds"],
 )
-def test_pivot_cells_hold_runs_that_differ_by_seed_alone(tmp_path, new_store, command, cell_keys, seeds_per_cell, panels):
+def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
+    tmp_path, new_store, command, cell_keys, seeds_per_cell, panels
+):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli("-m", *command, "plots=false", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

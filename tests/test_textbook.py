@@ -14,7 +14,12 @@ XOR = [-1, 1, 1, -1]
 def test_fausett_perceptron_for_and_with_band_activation():
     """Fausett, Fundamentals of Neural Networks: binary inputs, bipolar targets, θ = 0.2."""
     result = perceptron.train(
-        [[1, 1], [1, 0], [0, 1], [0, 0]], [1, -1, -1, -1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, activation="band", theta=0.2))
+        [[1, 1], [1, 0], [0, 1], [0, 0]],
+        [1, -1, -1, -1],
+        [0, 0],
+        0,
+        perceptron.Setup(lr=1, max_epochs=100, activation="band", theta=0.2),
+    )
     assert (result.epochs, result.updates, result.stop_reason) == (10, 22, "converged")
     assert result.errors[-1] == 0 and (result.errors[:-1] > 0).all()
     assert result.weights.tolist() == [2, 3] and result.bias == -4
@@ -22,7 +27,9 @@ def test_fausett_perceptron_for_and_with_band_activation():
 
 def test_band_output_zero_is_a_mistake():
     # from zero weights every yin of the first pattern is 0: inside the band, so Y = 0 != t
-    result = perceptron.train([[1, 1]], [1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=5, activation="band", theta=0.5))
+    result = perceptron.train(
+        [[1, 1]], [1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=5, activation="band", theta=0.5)
+    )
     first = result.trace.iloc[0]
     assert (first["yin"], first["Y"], first["delb"]) == (0, 0, 1)
     step = perceptron.activation_function("band", theta=0.5)
@@ -43,7 +50,8 @@ def test_hebb_that_does_not_classify_everything_says_so():
 
 def test_adaline_approaches_the_least_squares_solution():
     result = perceptron.train(
-        BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=5000, rule="adaline", tolerance=1e-7))
+        BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=5000, rule="adaline", tolerance=1e-7)
+    )
     assert result.stop_reason == "tolerance"
     np.testing.assert_allclose([*result.weights, result.bias], [0.5, 0.5, -0.5], atol=0.01)
     assert result.converged
@@ -52,18 +60,24 @@ def test_adaline_approaches_the_least_squares_solution():
 
 
 def test_adaline_stops_at_max_epochs_when_the_tolerance_is_not_reached():
-    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=3, rule="adaline", tolerance=1e-7))
+    result = perceptron.train(
+        BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=0.005, max_epochs=3, rule="adaline", tolerance=1e-7)
+    )
     assert (result.epochs, result.stop_reason) == (3, "max_epochs")
 
 
 def test_adaline_with_a_large_rate_diverges_and_says_so():
-    result = perceptron.train(BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=2, max_epochs=10_000, rule="adaline", tolerance=1e-3))
+    result = perceptron.train(
+        BIPOLAR, AND, [0, 0], 0, perceptron.Setup(lr=2, max_epochs=10_000, rule="adaline", tolerance=1e-3)
+    )
     assert result.stop_reason == "diverged" and not result.converged
 
 
 def test_perceptron_with_binary_targets_uses_t_minus_y():
     inputs = gates.inputs(2, "binary")
-    result = perceptron.train(inputs, [0, 0, 0, 1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, binary_targets=True))
+    result = perceptron.train(
+        inputs, [0, 0, 0, 1], [0, 0], 0, perceptron.Setup(lr=1, max_epochs=100, binary_targets=True)
+    )
     assert result.converged
     assert set(result.trace["Y"]) <= {0, 1}
     wrong = result.trace["Y"] != result.trace["T"]
@@ -83,21 +97,35 @@ def test_xor_cycles_and_is_stopped_in_a_handful_of_epochs():
 
 @pytest.mark.parametrize("n", [2, 3, 4])
 def test_parity_of_any_width_cycles(n):
-    result = perceptron.train(gates.inputs(n, "bipolar"), gates.targets("xor", n, "bipolar"),
-                              np.zeros(n), 0, perceptron.Setup(lr=1, max_epochs=1000))
+    result = perceptron.train(
+        gates.inputs(n, "bipolar"),
+        gates.targets("xor", n, "bipolar"),
+        np.zeros(n),
+        0,
+        perceptron.Setup(lr=1, max_epochs=1000),
+    )
     assert result.stop_reason == "cycle" and result.epochs < 1000
 
 
 def test_no_cycle_detection_for_shuffled_order_or_fractional_tables():
-    shuffled = perceptron.train(BIPOLAR, XOR, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=30, order="shuffle", seed=1))
+    shuffled = perceptron.train(
+        BIPOLAR, XOR, [0, 0], 0, perceptron.Setup(lr=1, max_epochs=30, order="shuffle", seed=1)
+    )
     assert (shuffled.stop_reason, shuffled.epochs) == ("max_epochs", 30)
-    fractional = perceptron.train([[0.5, -1], [-1, 0.5], [1, 1], [-0.5, -0.5]], XOR, [0, 0], 0, perceptron.Setup(1, 30))
+    fractional = perceptron.train(
+        [[0.5, -1], [-1, 0.5], [1, 1], [-0.5, -0.5]], XOR, [0, 0], 0, perceptron.Setup(1, 30)
+    )
     assert fractional.stop_reason in ("max_epochs", "converged")
 
 
 def test_shuffle_presents_every_row_once_per_epoch_in_a_seeded_order():
     table, targets = gates.inputs(3, "bipolar"), gates.targets("xor", 3, "bipolar")
-    run = lambda seed: perceptron.train(table, targets, np.zeros(3), 0, perceptron.Setup(1, 6, order="shuffle", seed=seed))
+
+    def run(seed):
+        return perceptron.train(
+            table, targets, np.zeros(3), 0, perceptron.Setup(1, 6, order="shuffle", seed=seed)
+        )
+
     result = run(5)
     rows = [tuple(r) for r in table.tolist()]
     orders = []
@@ -121,7 +149,9 @@ def test_updates_never_exceed_the_bound_for_or_and_and():
 def test_xor_and_xnor_are_not_separable():
     for name in ("xor", "xnor"):
         for n in (2, 3, 5):
-            assert not separability.analyse(gates.inputs(n, "bipolar"), gates.targets(name, n, "bipolar")).separable
+            assert not separability.analyse(
+                gates.inputs(n, "bipolar"), gates.targets(name, n, "bipolar")
+            ).separable
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -138,9 +168,13 @@ def test_margin_matches_an_independent_optimiser_on_random_separable_tables(seed
     # max γ subject to t·(w·x̃) >= γ and |w| <= 1, solved by SLSQP
     aug = np.hstack([x, np.ones((len(x), 1))]) * t[:, None]
     found = minimize(
-        lambda v: -v[-1], np.append(plane / np.linalg.norm(plane), 0.0), method="SLSQP",
-        constraints=[{"type": "ineq", "fun": lambda v: aug @ v[:-1] - v[-1]},
-                     {"type": "ineq", "fun": lambda v: 1 - v[:-1] @ v[:-1]}],
+        lambda v: -v[-1],
+        np.append(plane / np.linalg.norm(plane), 0.0),
+        method="SLSQP",
+        constraints=[
+            {"type": "ineq", "fun": lambda v: aug @ v[:-1] - v[-1]},
+            {"type": "ineq", "fun": lambda v: 1 - v[:-1] @ v[:-1]},
+        ],
         options={"ftol": 1e-12, "maxiter": 500},
     )
     assert table.margin == pytest.approx(found.x[-1], abs=1e-6)

@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-from conftest import run_cli
 from test_scale import free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
@@ -28,8 +27,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SWEEP = ["-m", "gate=or,and,nand,xor", "lr=0.1,0.5,1,2", "seed=0,1,2"]  # 48 jobs, as sweep=grid
 CHROMIUM_FLAGS = [  # no network beyond loopback here: nothing in the background may reach out
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 
 
@@ -45,9 +49,21 @@ def ui(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", "sqlite:///outputs/mlflow.db",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            "sqlite:///outputs/mlflow.db",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/health", server, seconds=120)

@@ -35,7 +35,9 @@ def test_a_cell_is_every_axis_but_the_seed():
 
 
 def test_names_say_what_was_swept():
-    assert sweep_name("grid", [GATE, LR, SEED], 48, "21:04:17", False) == "grid: gate×lr×seed, 48 runs, 21:04:17"
+    assert (
+        sweep_name("grid", [GATE, LR, SEED], 48, "21:04:17", False) == "grid: gate×lr×seed, 48 runs, 21:04:17"
+    )
     assert sweep_name("sweep", [LR], 1, "09:00:00", False) == "sweep: lr, 1 run, 09:00:00"
     assert sweep_name("optuna", [LR], 20, "09:00:00", True) == "optuna: lr, 20 trials, 09:00:00"
 
@@ -52,8 +54,10 @@ def test_the_table_view_groups_cells_and_lists_every_run():
     assert table["searchFilter"] == "tags.`mlflow.parentRunId` = 'p1'"
     assert table["runsHiddenMode"] == "SHOW_ALL"
     assert set(table["groupsExpanded"]) == {
-        "param.gate.or,param.lr.0.1", "param.gate.or,param.lr.1.0",
-        "param.gate.and,param.lr.0.1", "param.gate.and,param.lr.1.0",
+        "param.gate.or,param.lr.0.1",
+        "param.gate.or,param.lr.1.0",
+        "param.gate.and,param.lr.0.1",
+        "param.gate.and,param.lr.1.0",
     }
     # the charts: a line per gate across lr, averaged over the seeds at each lr
     assert charts["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "gate"}]
@@ -67,7 +71,10 @@ def test_a_sweep_of_seeds_alone_is_one_open_group():
 
 
 def test_a_search_sorts_best_first_and_plots_each_searched_value():
-    axes = [Axis("lr", (), True, "tag(log, interval(0.01, 10))"), Axis("init.low", (), True, "interval(-2, 0)")]
+    axes = [
+        Axis("lr", (), True, "tag(log, interval(0.01, 10))"),
+        Axis("init.low", (), True, "interval(-2, 0)"),
+    ]
     states = views.sweep_views("p3", axes, layout(axes), [], runs=20, search=True)
     table = states["p3"]
     assert (table["orderByKey"], table["orderByAsc"]) == ("metrics.`epochs`", True)
@@ -81,7 +88,17 @@ def test_a_sweep_bigger_than_the_ui_loads_is_cut_on_its_first_fitting_axis():
     small = [(cell, 40) for cell, _ in per_cell]
     assert views.parts(["gate", "lr"], small) == ("gate", ["and", "or"])
     assert views.parts(["gate", "lr"], small[:2]) is None  # 80 runs: the UI loads them all
-    states = views.sweep_views("p4", [GATE, LR, SEED], layout([GATE, LR, SEED]), [c for c, _ in small], 160, False,
-                               part=(0, "gate", "and"))
+    states = views.sweep_views(
+        "p4",
+        [GATE, LR, SEED],
+        layout([GATE, LR, SEED]),
+        [c for c, _ in small],
+        160,
+        False,
+        part=(0, "gate", "and"),
+    )
     assert states["p4-0"]["searchFilter"] == "tags.`mlflow.parentRunId` = 'p4' AND params.`gate` = 'and'"
-    assert set(states["p4-0"]["groupsExpanded"]) == {"param.gate.and,param.lr.0.1", "param.gate.and,param.lr.1.0"}
+    assert set(states["p4-0"]["groupsExpanded"]) == {
+        "param.gate.and,param.lr.0.1",
+        "param.gate.and,param.lr.1.0",
+    }

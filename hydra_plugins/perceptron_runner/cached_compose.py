@@ -13,6 +13,7 @@ config equals the one Hydra composes. Anything else in a job's overrides (`+key=
 """
 
 import copy  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
+
 # before it is in sys.modules, where dataclasses look string annotations up
 import logging
 from dataclasses import dataclass
@@ -140,6 +141,9 @@ class CachedLauncherConf:
     _target_: str = "hydra_plugins.perceptron_runner.cached_compose.CachedLauncher"
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="cached", node=CachedSweeperConf, provider="perceptron-runner")
-ConfigStore.instance().store(group="hydra/launcher", name="cached", node=CachedLauncherConf, provider="perceptron-runner")
-
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="cached", node=CachedSweeperConf, provider="perceptron-runner"
+)
+ConfigStore.instance().store(
+    group="hydra/launcher", name="cached", node=CachedLauncherConf, provider="perceptron-runner"
+)
