@@ -10,11 +10,11 @@ from types import TracebackType
 import hydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-import runner.config  # noqa: F401  (registers the config's schema, which conf/config.yaml names)
 from hydra_plugins.perceptron_runner import register
 from runner import signals
+from runner.config import unknown_key  # (importing it registers the config's schema)
 from runner.errors import UsageError
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
@@ -64,6 +64,10 @@ def _message(err: Exception) -> str:
     else, the error with a hint to get its traceback."""
     if isinstance(err, UsageError):
         return str(err)
+    if isinstance(err.__cause__, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
+        "Could not override"
+    ):
+        return unknown_key(err.__cause__.full_key)  # not Hydra's hint to add it with +
     if isinstance(err, HydraException) or isinstance(err.__cause__, OmegaConfBaseException):
         cause = err.__cause__
         return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")

@@ -9,14 +9,15 @@ line with a non-zero exit, before anything is trained or logged. Defaults live i
 
 from __future__ import annotations
 
+import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from numbers import Real
 from typing import Any, List, Optional
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, ListConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
 from runner import gates
 from runner.errors import UsageError
@@ -86,8 +87,41 @@ class RunnerConfig:
 ConfigStore.instance().store(name="runner_schema", node=RunnerConfig)
 
 
+class UnknownKeyError(UsageError):
+    """A key the config does not have: the message names the closest ones it has."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(unknown_key(key))
+
+
+def known_keys() -> list[str]:
+    """Every key of the config, dotted: lr, gate.n_inputs, init.weights, ..."""
+
+    def walk(node: Any, prefix: str) -> list[str]:
+        keys = []
+        for field_ in fields(node):
+            if is_dataclass(field_.default_factory):
+                keys += walk(field_.default_factory, f"{prefix}{field_.name}.")
+            else:
+                keys.append(prefix + field_.name)
+        return keys
+
+    return walk(RunnerConfig, "")
+
+
+def unknown_key(key: str) -> str:
+    """`Unknown config key 'lrr': did you mean lr? ...`, with the keys that are there."""
+    keys = known_keys()
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+    if close:
+        return f"Unknown config key {key!r}: did you mean {' or '.join(close)}? (--cfg job shows every key)"
+    return f"Unknown config key {key!r}: the keys are {', '.join(keys)}"
+
+
 def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
     """Raise ConfigError for the first value the runner cannot use; return the truth table."""
+    for key in _extra_keys(cfg, ""):  # added with +key=..., which the schema lets through
+        raise UnknownKeyError(key)
     for key in sorted(OmegaConf.missing_keys(cfg)):
         raise ConfigError(key, "???", f"no value: {key} has no default, give it, e.g. {key}=...")
     _check(cfg.lr > 0 and math.isfinite(cfg.lr), "lr", cfg.lr, "a finite number > 0")
@@ -265,6 +299,18 @@ def _validate_activation(activation: Any, targets_encoding: str) -> None:
             activation.theta,
             "null: only the band activation has a threshold (activation=band activation.theta=...)",
         )
+
+
+def _extra_keys(node: Any, prefix: str) -> list[str]:
+    known = set(known_keys())
+    found = []
+    for key in node:
+        path = prefix + str(key)
+        if isinstance(node[key], DictConfig) and key in ("gate", "rule", "activation", "init", "mlflow"):
+            found += _extra_keys(node[key], path + ".")
+        elif path not in known:
+            found.append(path)
+    return found
 
 
 def _is_list(value: Any) -> bool:

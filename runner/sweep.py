@@ -246,10 +246,13 @@ class MlflowSweep(Callback):
         base = store.ui_base()
         converged = int(summary["converged"].sum())
         runs = len(summary)
+        head = f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
+        if not runs:
+            log.info(f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}")
+            return
         lines = [
-            f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
-            f"parent run {status}",
-            summary.drop(columns=["run_id"]).to_string(index=False) if runs else "(no run was logged)",
+            head + f"parent run {status}",
+            summary.drop(columns=["run_id"]).to_string(index=False),
             *([f"Best: {done.best}"] if done.best else []),
             *store.ui_command(sweep.shown_uri),
             *self._links(base, sweep.experiment, sweep.run_id, ""),

@@ -205,7 +205,9 @@ BAD_INPUTS = {
     "init.weights=[1]": ["init.weights", "[1.0]", "2 finite numbers"],
     "init.weights=[nan,1]": ["init.weights", "nan", "2 finite numbers"],
     "gate=foo": ["gate", "foo", *GATES],
-    "lrr=1": ["lrr"],
+    "lrr=1": ["Unknown config key 'lrr': did you mean lr?"],
+    "+lrr=1": ["Unknown config key 'lrr': did you mean lr?"],  # not Hydra's "use +lrr=1", nor a junk param
+    "gate.n_input=3": ["Unknown config key 'gate.n_input': did you mean gate.n_inputs"],
 }
 
 
@@ -224,6 +226,10 @@ def test_our_own_errors_are_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "Invalid config: init.weights=[1.0] is not allowed: null (random) or a list of 2 finite "
         "numbers, one per input of gate 'or'"
+    ]
+    proc = run_cli("lrr=1", cwd=tmp_path)
+    assert proc.stderr.strip().splitlines() == [
+        "Unknown config key 'lrr': did you mean lr? (--cfg job shows every key)"
     ]
 
 
