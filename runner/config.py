@@ -120,10 +120,10 @@ def unknown_key(key: str) -> str:
 
 def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
     """Raise ConfigError for the first value the runner cannot use; return the truth table."""
-    for key in _extra_keys(cfg, ""):  # added with +key=..., which the schema lets through
-        raise UnknownKeyError(key)
     for key in sorted(OmegaConf.missing_keys(cfg)):
         raise ConfigError(key, "???", f"no value: {key} has no default, give it, e.g. {key}=...")
+    for key in _extra_keys(cfg, ""):  # added with +key=..., which the schema lets through
+        raise UnknownKeyError(key)
     _check(cfg.lr > 0 and math.isfinite(cfg.lr), "lr", cfg.lr, "a finite number > 0")
     _check(cfg.max_epochs >= 1, "max_epochs", cfg.max_epochs, "a whole number >= 1")
     _check(cfg.seed >= 0, "seed", cfg.seed, "a whole number >= 0")
