@@ -6,7 +6,7 @@ The benchmark's floor for a sweep job: what Hydra alone costs per job with the s
 import hydra
 
 import runner.config  # noqa: F401  (the schema, as the runner registers it)
-from runner.__main__ import CONF_DIR
+from runner.config import CONF_DIR
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from types import TracebackType
 
 import hydra
@@ -14,12 +13,8 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from hydra_plugins.perceptron_runner import register
 from runner import signals
-from runner.config import unknown_key  # (importing it registers the config's schema)
+from runner.config import CONF_DIR, unknown_key  # (importing it registers the config's schema)
 from runner.errors import UsageError
-
-# A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
-_HERE = Path(__file__).resolve().parent
-CONF_DIR = next(p for p in (_HERE / "conf", _HERE.parent / "conf") if p.is_dir())
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")

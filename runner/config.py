@@ -13,6 +13,7 @@ import difflib
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from numbers import Real
+from pathlib import Path
 from typing import Any, List, Optional
 
 import numpy as np
@@ -22,6 +23,22 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from runner import gates
 from runner.errors import UsageError
 from runner.perceptron import ACTIVATIONS, ORDERS, RULES
+
+# A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
+_HERE = Path(__file__).resolve().parent
+CONF_DIR = next(p for p in (_HERE / "conf", _HERE.parent / "conf") if p.is_dir())
+
+
+def compose_defaults() -> DictConfig:
+    """The config as conf/ composes it with no override (MLFLOW_TRACKING_URI resolved), for
+    commands other than the app that need its defaults, such as `python -m runner.report`."""
+    from hydra import compose, initialize_config_dir
+
+    from hydra_plugins.perceptron_runner import register
+
+    register()  # the default sweep preset names the cached sweeper
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose("config")
 
 
 class ConfigError(UsageError):

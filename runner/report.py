@@ -12,7 +12,6 @@ browser. It only reads: a store that is not there is an error, never created.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -23,16 +22,20 @@ from runner.errors import UsageError
 
 def main(argv: list[str] | None = None) -> None:
     from runner import readback
-    from runner.store import DEFAULT_URI, absolute, open_store, sqlite_path
+    from runner.config import compose_defaults
+    from runner.store import absolute, open_store, sqlite_path
 
+    defaults = compose_defaults().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI),
-        help=f"the MLflow store (default: $MLFLOW_TRACKING_URI, else {DEFAULT_URI})",
+        default=defaults.tracking_uri,
+        help=f"the MLflow store (default: the app's, {defaults.tracking_uri})",
     )
     parser.add_argument(
-        "--experiment", default="perceptron", help="the MLflow experiment (default: perceptron)"
+        "--experiment",
+        default=defaults.experiment_name,
+        help=f"the MLflow experiment (default: the app's, {defaults.experiment_name})",
     )
     parser.add_argument("--parent", help="the sweep's parent run id (default: the latest sweep)")
     parser.add_argument(

@@ -31,7 +31,6 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-DEFAULT_URI = "sqlite:///outputs/mlflow.db"  # conf/config.yaml's default, for runner.report
 LOCAL_UI = "http://127.0.0.1:5000"
 ERROR_TAG = "error"
 SQLITE = "sqlite:///"

@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 import runner.config  # noqa: F401  (registers the schema with Hydra's ConfigStore)
-from runner.__main__ import CONF_DIR
+from runner.config import CONF_DIR
 
 GATES = sorted(p.stem for p in (CONF_DIR / "gate").glob("*.yaml"))
 

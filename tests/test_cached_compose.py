@@ -12,7 +12,7 @@ from hydra.types import HydraContext, RunMode
 from omegaconf import OmegaConf
 
 from hydra_plugins.perceptron_runner.cached_compose import ComposeCache
-from runner.__main__ import CONF_DIR
+from runner.config import CONF_DIR
 
 HYDRA_OVERRIDES = ["hydra/launcher=joblib", "hydra.job.chdir=true"]
 JOBS = [
