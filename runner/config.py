@@ -46,6 +46,10 @@ class ConfigError(UsageError):
 
     def __init__(self, key: str, value: Any, allowed: str) -> None:
         super().__init__(f"Invalid config: {key}={value!r} is not allowed: {allowed}")
+        self.key, self.value, self.allowed = key, value, allowed
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a job's error crosses processes (joblib, Ray)
+        return type(self), (self.key, self.value, self.allowed)
 
 
 @dataclass
@@ -109,6 +113,10 @@ class UnknownKeyError(UsageError):
 
     def __init__(self, key: str) -> None:
         super().__init__(unknown_key(key))
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.key,)
 
 
 def known_keys() -> list[str]:

@@ -74,7 +74,7 @@ def _record(cfg: DictConfig, hydra: DictConfig, in_sweep: bool, trained: run.Run
         store, experiment, name, tags, run.params(cfg, trained), trained, artifacts
     )
     if in_sweep:
-        log.info(f"{progress(_sweep_dir(hydra))} {name}: {console.outcome(trained.result)}")
+        _progress(hydra, f"{name}: {console.outcome(trained.result)}")
     else:
         for line in tracking.where_to_look(store, cfg.mlflow.tracking_uri, experiment, run_id):
             log.info(line)
@@ -111,10 +111,12 @@ def _record_failure(cfg: DictConfig, hydra: DictConfig, error: Exception) -> Non
         name = " ".join(hydra.overrides.task) or "job"
     try:
         store, experiment, tags = _destination(cfg, hydra, in_sweep=True)
-        tracking.record_failure(store, experiment, name, tags, error)
+        given = dict(o.lstrip("+~").split("=", 1) for o in hydra.overrides.task if "=" in o)
+        params = {k: v for k, v in given.items() if k.split(".")[0] not in ("hydra", "mlflow")}
+        tracking.record_failure(store, experiment, name, tags, error, params)
     except Exception as unlogged:  # the job's own error is the one to report
         log.warning("This job's failure could not be logged to MLflow: %s", unlogged)
-    log.info(f"{progress(_sweep_dir(hydra))} {name}: failed: {error}")
+    _progress(hydra, f"{name}: failed: {error}")
 
 
 def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool):
@@ -131,6 +133,13 @@ def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool):
         if parent is not None:
             tags["mlflow.parentRunId"] = parent
     return store, experiment, tags
+
+
+def _progress(hydra: DictConfig, outcome: str) -> None:
+    """The job's line in the sweep's progress; the sweep prints it (runner.sweep.Echo), the job's
+    log file keeps it."""
+    line = progress(_sweep_dir(hydra), outcome)
+    log.log(logging.DEBUG if line else logging.INFO, line or outcome)
 
 
 def _sweep_dir(hydra: DictConfig) -> Path:

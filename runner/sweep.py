@@ -20,6 +20,7 @@ import fcntl
 import json
 import logging
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,29 +49,66 @@ def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str 
     return parent["run_id"] if same_place else None
 
 
-def progress(sweep_dir: Path) -> str:
-    """Count this job as ended, and say where the sweep stands: "[k/N 0:00:12, ~0:01:40 left]".
+def progress(sweep_dir: Path, outcome: str) -> str | None:
+    """Count this job as ended and add its line to the sweep's progress file, saying where the
+    sweep stands: "[k/N 0:00:12, ~0:01:40 left] or lr=1 seed=0: Converged ...". Returns the line;
+    None if the sweep has no plan (its callback failed), when the job must print it itself.
 
-    The count is the number of lines in the sweep's progress file, appended under a lock, so
-    jobs that end at once in parallel workers each get their own k.
+    The line is appended under a lock, so jobs that end at once in parallel workers each get
+    their own k. The sweep's process prints the lines (see Echo), whatever process ran the job.
     """
     sweep_dir = Path(sweep_dir)
     try:
         plan = json.loads((sweep_dir / PARENT_FILE).read_text())
     except (OSError, ValueError):
-        return "[?]"
-    with open(sweep_dir / PROGRESS_FILE, "a+") as counter:
-        fcntl.flock(counter, fcntl.LOCK_EX)
-        counter.write("ended\n")
-        counter.flush()
-        counter.seek(0)
-        done = sum(1 for _ in counter)
-    elapsed = time.time() - plan["started"]
-    planned = plan.get("jobs")
-    if not planned:
-        return f"[{done} {_clock(elapsed)}]"
-    left = elapsed / done * max(planned - done, 0)
-    return f"[{done}/{planned} {_clock(elapsed)}, ~{_clock(left)} left]"
+        return None
+    with open(sweep_dir / PROGRESS_FILE, "a+") as lines:
+        fcntl.flock(lines, fcntl.LOCK_EX)
+        lines.seek(0)
+        done = sum(1 for _ in lines) + 1
+        elapsed = time.time() - plan["started"]
+        planned = plan.get("jobs")
+        if planned:
+            left = elapsed / done * max(planned - done, 0)
+            where = f"[{done}/{planned} {_clock(elapsed)}, ~{_clock(left)} left]"
+        else:
+            where = f"[{done} {_clock(elapsed)}]"
+        line = f"{where} {outcome}"
+        lines.write(line.replace("\n", " ") + "\n")
+    return line
+
+
+class Echo(threading.Thread):
+    """Prints the sweep's progress lines as jobs add them, from the sweep's own process: in the
+    order the jobs ended, none lost or merged (Ray deduplicates and reorders what its workers
+    print, and colours it), and all of them before the sweep's summary."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.offset, self.done = path, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.drain()
+
+    def drain(self) -> None:
+        try:
+            with open(self.path, "rb") as lines:
+                lines.seek(self.offset)
+                text = lines.read()
+        except FileNotFoundError:
+            return
+        whole = text[: text.rfind(b"\n") + 1]  # a line being written waits for its end
+        if whole:
+            self.offset += len(whole)
+            sys.stdout.write(whole.decode())
+            sys.stdout.flush()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.is_alive():
+            self.join()
+        self.drain()
 
 
 def _clock(seconds: float) -> str:
@@ -148,6 +186,15 @@ class _Open:
 class MlflowSweep(Callback):
     def __init__(self) -> None:
         self._open: _Open | None = None
+        self._echo: Echo | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Nothing: the launchers that run jobs elsewhere (joblib, Ray, submitit) pickle the
+        callbacks with the jobs, which need none of the sweep's state (a store, a thread)."""
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from runner import tracking
@@ -187,6 +234,8 @@ class MlflowSweep(Callback):
         }
         (sweep_dir / PARENT_FILE).write_text(json.dumps(plan))
         self._open = _Open(store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search)
+        self._echo = Echo(sweep_dir / PROGRESS_FILE)
+        self._echo.start()
         atexit.register(self._close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -217,6 +266,8 @@ class MlflowSweep(Callback):
 
         sweep, self._open = self._open, None
         atexit.unregister(self._close_unfinished)
+        if self._echo is not None:
+            self._echo.stop()  # every job's line, before the summary
         store, shape = sweep.store, layout(sweep.axes)
         with store.ending(sweep.run_id, status):
             found = readback.Sweep(

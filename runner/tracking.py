@@ -69,10 +69,17 @@ def record_training(
 
 
 def record_failure(
-    store: Store, experiment: str, name: str, tags: Mapping[str, str], error: BaseException
+    store: Store,
+    experiment: str,
+    name: str,
+    tags: Mapping[str, str],
+    error: BaseException,
+    params: Mapping[str, str],
 ) -> None:
-    """A FAILED run for a job that failed before it had one, with the error as its tag."""
+    """A FAILED run for a job that failed before it had one, with the error as its tag and the
+    values its overrides gave as params (as typed: `lr` reads `-1`), so it sits in its cell."""
     run_id = store.start_run(experiment, name, {**tags, ERROR_TAG: describe(error)})
+    store.client.log_batch(run_id, params=[Param(k, v[:MAX_PARAM_VAL_LENGTH]) for k, v in params.items()])
     store.end_run(run_id, "FAILED")
 
 

@@ -272,3 +272,21 @@ def test_launcher_presets_extend_hydras_launchers():
         64,
         "gpu",
     )
+
+
+def test_every_error_a_job_raises_survives_pickling():
+    """joblib, Ray and submitit carry a job's exception to the sweep's process by pickle."""
+    import pickle
+
+    from runner.config import UnknownKeyError
+    from runner.errors import UsageError
+    from runner.store import TrackingError
+
+    for error in (
+        ConfigError("lr", -1.0, "a finite number > 0"),
+        UnknownKeyError("lrr"),
+        TrackingError("Cannot use the MLflow tracking store x: y"),
+        UsageError("a message"),
+    ):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)

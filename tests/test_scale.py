@@ -4,6 +4,7 @@ sqlite or PostgreSQL behind it, and the Optuna preset. Marked `scale`: minutes, 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -244,3 +245,31 @@ def test_the_optuna_preset_minimises_epochs_with_a_run_per_trial(tmp_path):
     assert ranked["converged"].is_monotonic_decreasing and len(ranked) == 5
     assert parent.data.metrics["best_epochs"] == min(objectives)
     assert "## best trials first" in parent.data.tags["mlflow.note.content"]
+
+
+@pytest.mark.parametrize("launcher", ["cached", "joblib", "ray_local"])
+def test_a_bad_point_fails_alone_and_the_console_reads_the_same_on_every_launcher(
+    tmp_path, new_store, launcher
+):
+    """The bad job's error crosses the process boundary (it pickles); the others all run; the
+    progress lines come in order, all of them, before the summary, with no colour codes."""
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    proc = run_cli("-m", "lr=1,-1,2,3", *LEAN, f"hydra/launcher={launcher}", cwd=tmp_path, timeout=300)
+    assert proc.returncode != 0
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    children = {r.data.params["lr"]: r for r in runs if r is not parent}
+    assert parent.info.status == "FAILED" and parent.data.metrics["runs"] == 4
+    assert {lr: r.info.status for lr, r in children.items()} == {
+        "1.0": "FINISHED",
+        "-1": "FAILED",
+        "2.0": "FINISHED",
+        "3.0": "FINISHED",
+    }
+    assert children["-1"].data.tags["error"].startswith("ConfigError: Invalid config: lr=-1.0 is not allowed")
+    out = proc.stdout
+    assert "\x1b" not in out + proc.stderr
+    assert re.findall(r"^\[(\d)/4 ", out, re.M) == ["1", "2", "3", "4"]
+    assert out.rindex("] or lr=") < out.index("sweep: lr, 4 runs, ")
+    assert (out + proc.stderr).count("Error executing job with overrides") == 1
