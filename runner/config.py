@@ -5,6 +5,8 @@ defaults) makes OmegaConf refuse wrong types while Hydra composes: `lr=abc` or `
 there with Hydra's own message, which names the key and the value. `validate` then checks values
 (ranges, finiteness, choices, shapes against the gate) and raises `ConfigError`, reported as one
 line with a non-zero exit, before anything is trained or logged. Defaults live in conf/*.yaml.
+
+`Any` stands here only for a value the user gave, which may be anything until it is checked.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class UnknownKeyError(UsageError):
 def known_keys() -> list[str]:
     """Every key of the config, dotted: lr, gate.n_inputs, init.weights, ..."""
 
-    def walk(node: Any, prefix: str) -> list[str]:
+    def walk(node: type, prefix: str) -> list[str]:
         keys = []
         for field_ in fields(node):
             if is_dataclass(field_.default_factory):
@@ -143,7 +145,7 @@ def unknown_key(key: str) -> str:
     return f"Unknown config key {key!r}: the keys are {', '.join(keys)}"
 
 
-def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """Raise ConfigError for the first value the runner cannot use; return the truth table."""
     for key in sorted(OmegaConf.missing_keys(cfg)):
         raise ConfigError(key, "???", f"no value: {key} has no default, give it, e.g. {key}=...")
@@ -191,7 +193,7 @@ def validate(cfg: Any) -> tuple[np.ndarray, np.ndarray]:
     return inputs, targets
 
 
-def _validate_gate(gate: Any) -> tuple[np.ndarray, np.ndarray]:
+def _validate_gate(gate: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """Check the gate's settings and return its truth table."""
     encodings = tuple(gates.ENCODINGS)
     _check(
@@ -256,7 +258,7 @@ def _validate_gate(gate: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows, dtype=float), np.array(targets, dtype=float)
 
 
-def _built_in_table(gate: Any, encodings: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _built_in_table(gate: DictConfig, encodings: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     functions = tuple(gates.FUNCTIONS)
     _check(
         gate.name in functions,
@@ -282,7 +284,7 @@ def _built_in_table(gate: Any, encodings: tuple[str, ...]) -> tuple[np.ndarray, 
     )
 
 
-def _validate_rule(rule: Any) -> None:
+def _validate_rule(rule: DictConfig) -> None:
     _check(rule.name in RULES, "rule.name", rule.name, _one_of(RULES))
     if rule.name == "adaline":
         _check(
@@ -300,7 +302,7 @@ def _validate_rule(rule: Any) -> None:
         )
 
 
-def _validate_activation(activation: Any, targets_encoding: str) -> None:
+def _validate_activation(activation: DictConfig, targets_encoding: str) -> None:
     _check(activation.name in ACTIVATIONS, "activation.name", activation.name, _one_of(ACTIVATIONS))
     if activation.name == "band":
         theta = activation.theta
@@ -326,7 +328,7 @@ def _validate_activation(activation: Any, targets_encoding: str) -> None:
         )
 
 
-def _extra_keys(node: Any, prefix: str) -> list[str]:
+def _extra_keys(node: DictConfig, prefix: str) -> list[str]:
     known = set(known_keys())
     found = []
     for key in node:

@@ -24,13 +24,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.axes import Axis, layout, parse, plural, sweep_name
+
+if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
+    from runner.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +176,7 @@ def sweep_axes(config: DictConfig) -> list[Axis]:
 class _Open:
     """The parent run of the sweep in progress."""
 
-    store: Any  # runner.store.Store, imported once the sweep starts
+    store: Store
     shown_uri: str  # the store as the user gave it
     experiment: str
     run_id: str
