@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from runner.axes import SEED, Layout
+from runner.axes import Layout
 
 EPOCHS = "epochs"
 CONVERGED = "share converged"
@@ -79,15 +79,6 @@ def best_first(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     done = finished(summary)
     ranked = done.sort_values(["converged", "epochs", "updates"], ascending=[False, True, True])
     return ranked[[*keys, "epochs", "converged", "updates", "run_name"]].reset_index(drop=True)
-
-
-def cells_hold_seeds_only(summary: pd.DataFrame, layout: Layout) -> bool:
-    """Whether every cell's runs differ by nothing but their seed (each cell one seed each)."""
-    done = finished(summary)
-    keys = layout.cell_keys
-    if not keys:
-        return done[SEED].is_unique if layout.seeds else len(done) <= 1
-    return not done.duplicated([*keys, SEED]).any()
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: Path, prefix: str = "") -> list[Path]:
