@@ -104,3 +104,15 @@ def test_given_weights_keep_the_bias_drawn_for_the_seed():
     assert w.tolist() == [0, 0] and b_fixed_w == b
     _, b_given = perceptron.initial_parameters(2, seed=3, low=-1, high=1, bias=0.25)
     assert b_given == 0.25
+
+
+def test_the_outcome_counts_in_words():
+    """One epoch, one update: singular."""
+    from runner import console
+
+    result = perceptron.train(OR_INPUTS, OR_TARGETS, [1, 1], 0.5, perceptron.Setup(lr=1, max_epochs=10))
+    assert (result.epochs, result.updates) == (1, 0)
+    assert console.outcome(result) == "Converged after 1 epoch with 0 updates: final W = (1, 1), b = 0.5"
+    weights, bias = perceptron.initial_parameters(2, seed=0, low=-0.5, high=0.5)  # nand lr=1 seed=0
+    result = perceptron.train(OR_INPUTS, [1, 1, 1, -1], weights, bias, perceptron.Setup(lr=1, max_epochs=10))
+    assert console.outcome(result).startswith("Converged after 2 epochs with 1 update: ")
