@@ -43,6 +43,8 @@ def cli() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         main()
+        if signals.received():  # swallowed somewhere: the command still ends interrupted
+            raise KeyboardInterrupt(signals.received())
     except Exception as err:
         if signals.received():  # an interrupt that some code turned into another error
             raise KeyboardInterrupt(signals.received()) from None

@@ -25,11 +25,11 @@ def job(cfg: DictConfig) -> float:
     """Train, print and log one run; returns its objective, for a sweeper that searches."""
     hydra = HydraConfig.get()
     in_sweep = hydra.mode == RunMode.MULTIRUN
+    _stop_if_interrupted()  # an interrupt that some code swallowed stops the next job
     try:
         trained = run.train(cfg)
     except Exception as err:
-        if signals.received():
-            raise KeyboardInterrupt(signals.received()) from None
+        _stop_if_interrupted()
         if in_sweep:
             _record_failure(cfg, hydra, err)
         raise
@@ -37,10 +37,15 @@ def job(cfg: DictConfig) -> float:
     try:
         _record(cfg, hydra, in_sweep, trained)
     except Exception:
-        if signals.received():  # an interrupt that some code turned into another error
-            raise KeyboardInterrupt(signals.received()) from None
+        _stop_if_interrupted()  # an interrupt that some code turned into another error
         raise
+    _stop_if_interrupted()
     return trained.objective
+
+
+def _stop_if_interrupted() -> None:
+    if signals.received():
+        raise KeyboardInterrupt(signals.received())
 
 
 def _print(trained: run.Run, in_sweep: bool) -> None:
