@@ -225,6 +225,14 @@ def _validate_gate(gate: DictConfig) -> tuple[np.ndarray, np.ndarray]:
         rows,
         "rows of finite numbers",
     )
+    with np.errstate(over="ignore"):  # a pattern's length squared must stay a number, or yin cannot
+        lengths = np.linalg.norm(np.array(rows, dtype=float), axis=1)
+    _check(
+        bool(np.isfinite(lengths * lengths).all()),
+        "gate.inputs",
+        rows,
+        "rows whose squared length is finite (each value well below 1e154)",
+    )
     width = len(rows[0])
     _check(
         gate.n_inputs in (None, width),

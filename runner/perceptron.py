@@ -208,7 +208,8 @@ def train(
     last_epoch = 1 if s.rule == "hebb" else s.max_epochs
 
     k, kb = np.zeros(n), 0.0
-    yin0 = x @ w0 + b0
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow here ends the run diverged
+        yin0 = x @ w0 + b0
     seen: dict[bytes, int] = {}  # exact weight state at an epoch's start -> that epoch
     kept_rows, errors, mse, epoch_w, epoch_b = [], [], [], [], []
     updates = kept = 0

@@ -205,6 +205,7 @@ BAD_INPUTS = {
     "init.weights=[1]": ["init.weights", "[1.0]", "2 finite numbers"],
     "init.weights=[nan,1]": ["init.weights", "nan", "2 finite numbers"],
     "gate=foo": ["gate", "foo", *GATES],
+    "gate=custom gate.inputs=[[1e200,1],[1,1]] gate.targets=[1,-1]": ["gate.inputs", "squared length"],
     "lrr=1": ["Unknown config key 'lrr': did you mean lr?"],
     "+lrr=1": ["Unknown config key 'lrr': did you mean lr?"],  # not Hydra's "use +lrr=1", nor a junk param
     "gate.n_input=3": ["Unknown config key 'gate.n_input': did you mean gate.n_inputs"],
@@ -213,7 +214,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("override", BAD_INPUTS)
 def test_bad_input_is_one_clear_error_and_nothing_is_logged(tmp_path, override, monkeypatch):
-    status, said = run_in_process(override, cwd=tmp_path, monkeypatch=monkeypatch)
+    status, said = run_in_process(*override.split(), cwd=tmp_path, monkeypatch=monkeypatch)
     assert status != 0
     assert "Traceback" not in said
     for piece in BAD_INPUTS[override]:
@@ -357,3 +358,12 @@ def test_the_report_only_reads(tmp_path):
         )
     assert str(stop.value).startswith(f"No MLflow store at {missing} ")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_overflow_is_diverged_never_converged(tmp_path, monkeypatch):
+    overrides = ["gate=xor", "lr=1e308", "init.weights=[1e308,1e308]", "init.bias=1e308", "plots=false"]
+    status, said = run_in_process(*overrides, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert status == 0, said
+    assert "Diverged after 1 epoch: a weight, the bias or a net input overflowed" in said
+    (run,) = all_runs(store(tmp_path))
+    assert (run.data.params["stop_reason"], run.data.metrics["converged"]) == ("diverged", 0)
