@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from runner.axes import Axis, layout, parse, plural, sweep_name
+from runner.axes import Axis, Layout, layout, parse, plural, sweep_name
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.store import Store
@@ -244,17 +245,6 @@ class MlflowSweep(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._close("FINISHED")
 
-    @staticmethod
-    def _links(base: str, experiment: str, key: str, part: str) -> list[str]:
-        from runner import views
-
-        table, charts = views.keys(key)
-        name = f"{part}:" if part else "the sweep:"
-        return [
-            f"  {name:<12}{views.link(base, experiment, table)}",
-            f"  {'its charts:' if not part else '':<12}{views.link(base, experiment, charts, charts=True)}",
-        ]
-
     def _close_unfinished(self) -> None:
         interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
         self._close("KILLED" if interrupted else "FAILED")
@@ -264,7 +254,7 @@ class MlflowSweep(Callback):
         where to look."""
         if self._open is None:
             return
-        from runner import readback, tracking, views
+        from runner import readback, tracking
         from runner.review import review
 
         sweep, self._open = self._open, None
@@ -278,47 +268,63 @@ class MlflowSweep(Callback):
             )
             summary = readback.sweep_summary(store, found)
             done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
-            tracking.finish_sweep(
-                store,
-                sweep.run_id,
-                done.metrics,
-                {tracking.NOTE_TAG: done.note, "best": done.best},
-                summary,
-                done.files,
-            )
-            finished = summary[summary["status"] == "FINISHED"]
-            counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else None
-            cells = (
-                [c if isinstance(c, tuple) else (c,) for c in counted.index] if counted is not None else []
-            )
-            args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
-            states = views.sweep_views(*args)
-            cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if counted is not None else None
-            for number, value in enumerate(cut[1] if cut else []):
-                states.update(views.sweep_views(*args, part=(number, cut[0], value)))
-            tracking.save_views(store, sweep.experiment, states)
-        base = store.ui_base()
-        converged = int(summary["converged"].sum())
-        runs = len(summary)
-        head = f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
-        if not runs:
-            log.info(f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}")
-            return
-        lines = [
-            head + f"parent run {status}",
-            summary.drop(columns=["run_id"]).to_string(index=False),
-            *([f"Best: {done.best}"] if done.best else []),
-            *store.ui_command(sweep.shown_uri),
-            *self._links(base, sweep.experiment, sweep.run_id, ""),
+            tags = {tracking.NOTE_TAG: done.note, "best": done.best}
+            tracking.finish_sweep(store, sweep.run_id, done.metrics, tags, summary, done.files)
+            cut = _save_views(sweep, shape, summary)
+        log.info(_console(sweep, status, summary, done.best, cut))
+
+
+def _save_views(sweep: _Open, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
+    """Save the sweep's views for the MLflow UI, and a pair per part when the UI cannot load
+    the sweep whole; returns the axis it was cut on, and the axis's values."""
+    from runner import tracking, views
+
+    finished = summary[summary["status"] == "FINISHED"]
+    counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
+    cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
+    args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
+    states = views.sweep_views(*args)
+    cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
+    for number, value in enumerate(cut[1] if cut else []):
+        states.update(views.sweep_views(*args, part=(number, cut[0], value)))
+    tracking.save_views(sweep.store, sweep.experiment, states)
+    return cut
+
+
+def _console(
+    sweep: _Open, status: str, summary: pd.DataFrame, best: str, cut: tuple[str, list[Any]] | None
+) -> str:
+    """What the sweep prints at its end: how it went, its runs, its best cell, its links."""
+    from runner import views
+
+    runs = len(summary)
+    if not runs:
+        return f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}"
+    converged = int(summary["converged"].sum())
+    base = sweep.store.ui_base()
+
+    def links(key: str, label: str) -> list[str]:
+        table, charts = views.keys(key)
+        return [
+            f"  {label:<12}{views.link(base, sweep.experiment, table)}",
+            f"  {'its charts:' if label == 'the sweep:' else '':<12}"
+            f"{views.link(base, sweep.experiment, charts, charts=True)}",
         ]
-        if cut:
-            lines.append(
-                f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)"
-            )
-            for number, value in enumerate(cut[1]):
-                lines += self._links(base, sweep.experiment, f"{sweep.run_id}-{number}", f"{cut[0]}={value}")
+
+    lines = [
+        f"{sweep.name}, in {sweep.dir}: {converged} of {runs} {plural(runs, 'run')} converged; "
+        f"parent run {status}",
+        summary.drop(columns=["run_id"]).to_string(index=False),
+        *([f"Best: {best}"] if best else []),
+        *sweep.store.ui_command(sweep.shown_uri),
+        *links(sweep.run_id, "the sweep:"),
+    ]
+    if cut:
         lines.append(
-            f"  its parent: {base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
-            "?workflowType=machine_learning"
+            f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)"
         )
-        log.info("\n".join(lines))
+        for number, value in enumerate(cut[1]):
+            lines += links(f"{sweep.run_id}-{number}", f"{cut[0]}={value}:")
+    parent = f"{base}/#/experiments/{sweep.experiment}/runs/{sweep.run_id}"
+    lines.append(f"  its parent: {parent}?workflowType=machine_learning")
+    return "\n".join(lines)
