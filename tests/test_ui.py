@@ -115,10 +115,9 @@ def test_the_charts_link_opens_epochs_against_lr_by_gate(ui):
     folder, stdout, page = ui
     page.goto(printed_link(stdout, "its charts"))
     page.get_by_text("The sweep's answer").first.wait_for(timeout=60_000)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    text = page.locator("body").inner_text()
     for legend in ("or (epochs)", "and (epochs)", "nand (epochs)", "xor (epochs)"):
-        assert legend in text  # one line per gate, each point the mean over the seeds
+        # one line per gate, each point the mean over the seeds; drawn once their histories load
+        page.get_by_text(legend, exact=True).first.wait_for(timeout=60_000)
     screenshot(page, folder, "sweep-charts.png")
 
 
