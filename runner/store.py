@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
@@ -34,6 +36,7 @@ for _name, _value in {
 LOCAL_UI = "http://127.0.0.1:5000"
 ERROR_TAG = "error"
 SQLITE = "sqlite:///"
+LOCK_TIMEOUT = 300  # seconds another command may hold a new store's lock while it builds the schema
 
 
 class TrackingError(UsageError):
@@ -72,7 +75,11 @@ class Store:
 
     @functools.cached_property
     def client(self) -> MlflowClient:
-        """Made on first use, where find_experiment words whatever keeps the store from opening."""
+        """Made on first use, where find_experiment words whatever keeps the store from opening.
+        A local sqlite store is made whole first (prepare_sqlite)."""
+        database = sqlite_path(self.uri)
+        if database is not None:
+            prepare_sqlite(database)
         return MlflowClient(tracking_uri=self.uri)
 
     def experiment_id(self, name: str) -> str:
@@ -149,6 +156,63 @@ class Store:
         if urlparse(self.uri).scheme in ("http", "https"):
             return []
         return [f"MLflow UI: mlflow ui --backend-store-uri {shown_uri}"]
+
+
+def prepare_sqlite(path: Path) -> None:
+    """Make sure a local sqlite store is whole before MLflow opens it.
+
+    A new store is created once, under an inter-process lock, and atomically: MLflow builds its
+    schema in a file beside it, which is then renamed into place; so commands started together
+    never race on the schema, and an interrupt or a kill at any moment leaves no store or a whole
+    one. An existing store that was left half-built (by an older runner, or another tool) is
+    rebuilt when it holds no run, and otherwise refused with what to do.
+    """
+    if path.is_dir():
+        raise TrackingError(
+            f"{path} is a folder, not an sqlite file: give a file path, e.g. {path / 'mlflow.db'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TrackingError(f"Cannot create the folder of {path}: {err.strerror or err}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise TrackingError(f"Cannot write in {path.parent}, the folder of the MLflow store {path}")
+    with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT):
+        if path.exists() and _whole(path):
+            return
+        for stale in path.parent.glob(f".{path.name}.*.building"):  # a killed command's
+            stale.unlink(missing_ok=True)
+        building = path.with_name(f".{path.name}.{os.getpid()}.building")
+        try:
+            MlflowClient(tracking_uri=SQLITE + str(building)).search_experiments()  # the schema
+            os.replace(building, path)
+        finally:
+            building.unlink(missing_ok=True)
+
+
+def _whole(path: Path) -> bool:
+    """Whether the file is a store MLflow built to the end; False for one that is safe to build
+    again (empty, or half-built without a run); TrackingError for one that is not."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            leftovers = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
+            if "alembic_version" in tables and not leftovers:
+                return True
+            runs = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] if "runs" in tables else 0
+    except sqlite3.DatabaseError as err:
+        raise TrackingError(
+            f"{path} is not an MLflow store ({err}): move it away, or log elsewhere"
+        ) from None
+    if runs:
+        drops = "; ".join(f"DROP TABLE {t}" for t in leftovers)
+        raise TrackingError(
+            f"The MLflow store {path} was left half-built by an interrupted schema change "
+            f"({', '.join(leftovers) or 'no alembic_version'}) and holds {runs} run(s), so it stays: "
+            f"back it up, then run: sqlite3 {path} '{drops}' && mlflow db upgrade {SQLITE}{path}"
+        )
+    path.unlink()  # no run in it: nothing is lost by building it again
+    return False
 
 
 def describe(error: BaseException) -> str:

@@ -32,6 +32,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.axes import Axis, Layout, layout, parse, plural, sweep_name
+from runner.errors import UsageError
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.store import Store
@@ -207,7 +208,10 @@ class MlflowSweep(Callback):
         shown_uri = config.mlflow.tracking_uri
         store = open_store(absolute(shown_uri, Path.cwd()))
         name = config.mlflow.experiment_name
-        experiment = store.experiment_id(name)
+        try:
+            experiment = store.experiment_id(name)
+        except UsageError as err:  # no job could log: stop here, not in every job (Hydra would
+            raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
         sweep_dir = Path(config.hydra.sweep.dir)
         axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
         choices = config.hydra.runtime.choices

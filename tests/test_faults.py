@@ -83,14 +83,57 @@ def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp
 
 
 @pytest.mark.parametrize(
-    "where",
-    ["http://127.0.0.1:9", "sqlite:////etc/hostname/mlflow.db"],
-    ids=["closed port", "unwritable folder"],
+    "where, sweep",
+    [
+        ("http://127.0.0.1:9", False),
+        ("http://127.0.0.1:9", True),
+        ("sqlite:////etc/hostname/mlflow.db", False),
+        ("sqlite:///{tmp}", False),
+        ("sqlite:///{tmp}", True),
+    ],
+    ids=["closed port", "closed port, sweep", "file for a folder", "folder for a file", "folder, sweep"],
 )
-def test_a_store_that_cannot_be_used_fails_fast_with_one_line(tmp_path, where):
+def test_a_store_that_cannot_be_used_fails_fast_with_one_line(tmp_path, where, sweep):
+    """A sweep stops before its first job, rather than trying the store in every job."""
+    where = where.format(tmp=tmp_path)
     start = time.monotonic()
-    proc = run_cli(cwd=tmp_path, env={"MLFLOW_TRACKING_URI": where})
+    proc = run_cli(*(["-m", "lr=0.5,1,2"] if sweep else []), cwd=tmp_path, env={"MLFLOW_TRACKING_URI": where})
     assert time.monotonic() - start < 15
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Cannot use the MLflow tracking store {where}: ")
+    if sweep:
+        assert "] or lr=" not in proc.stdout and not (tmp_path / "outputs" / "multirun").exists()
+
+
+def half_built(path, runs: bool) -> None:
+    """A store left as an interrupted schema migration leaves it: with a temporary table."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE _alembic_tmp_tags (x INTEGER)")
+        if not runs:
+            for table in ("tags", "params", "metrics", "latest_metrics", "runs"):
+                db.execute(f"DELETE FROM {table}")
+
+
+def test_a_half_built_store_with_runs_is_refused_with_what_to_do(tmp_path):
+    assert run_cli("plots=false", cwd=tmp_path).returncode == 0
+    store = tmp_path / "outputs" / "mlflow.db"
+    half_built(store, runs=True)
+    proc = run_cli("plots=false", cwd=tmp_path)
+    assert proc.returncode != 0
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"The MLflow store {store} was left half-built by an interrupted schema change" in line
+    assert f"sqlite3 {store} 'DROP TABLE _alembic_tmp_tags' && mlflow db upgrade sqlite:///{store}" in line
+
+
+def test_a_half_built_store_without_runs_is_built_again(tmp_path):
+    assert run_cli("plots=false", cwd=tmp_path).returncode == 0
+    store = tmp_path / "outputs" / "mlflow.db"
+    half_built(store, runs=False)
+    proc = run_cli("plots=false", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    (run,) = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
+    assert run.info.status == "FINISHED"

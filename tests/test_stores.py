@@ -1,0 +1,66 @@
+"""A new sqlite store under hostile timing: commands started together, and a command stopped
+(SIGTERM) or killed (SIGKILL) while it builds the store. Each is checked afterwards through
+MlflowClient, and by the next command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from mlflow import MlflowClient
+
+pytestmark = [pytest.mark.slow, pytest.mark.scale]
+
+
+def start(folder: Path, *overrides: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "runner", "plots=false", *overrides],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished_runs(folder: Path) -> list:
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptron")
+    return [r for r in client.search_runs([experiment.experiment_id]) if r.info.status == "FINISHED"]
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_four_commands_started_together_on_a_new_store_all_finish(tmp_path, attempt):
+    commands = [start(tmp_path, f"seed={seed}") for seed in range(4)]
+    for command in commands:
+        _, err = command.communicate(timeout=300)
+        assert command.returncode == 0, err[-2000:]
+    assert sorted(int(r.data.params["seed"]) for r in finished_runs(tmp_path)) == [0, 1, 2, 3]
+    assert run_cli("plots=false", cwd=tmp_path).returncode == 0  # and the store is usable after
+    assert len(finished_runs(tmp_path)) == 5
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.2, 0.5])
+def test_a_store_stopped_while_it_is_built_is_none_or_whole(tmp_path, signum, delay):
+    command = start(tmp_path)
+    outputs = tmp_path / "outputs"
+    deadline = time.monotonic() + 120
+    while not list(outputs.glob(".mlflow.db.*.building")):  # the store's schema is being built
+        assert command.poll() is None and time.monotonic() < deadline, "the store was never built aside"
+        time.sleep(0.002)
+    time.sleep(delay)
+    command.send_signal(signum)
+    command.communicate(timeout=60)
+    assert not (outputs / "mlflow.db").exists() or finished_runs(tmp_path) == []  # none, or whole
+    after = run_cli("plots=false", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert len(finished_runs(tmp_path)) == 1
+    assert not list(outputs.glob(".mlflow.db.*.building"))
