@@ -23,7 +23,7 @@ from runner.errors import UsageError
 def main(argv: list[str] | None = None) -> None:
     from runner import readback
     from runner.config import compose_defaults
-    from runner.store import absolute, open_store, sqlite_path
+    from runner.store import absolute, open_store, sqlite_path, stale_message
 
     defaults = compose_defaults().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         if database is not None and not database.is_file():
             raise UsageError(f"No MLflow store at {database} ({args.tracking_uri}): nothing to report")
         store = open_store(uri)
+        experiment = store.find_experiment(args.experiment)
+        closed = store.close_stale_runs(experiment) if experiment is not None else []
+        if closed:  # so that a killed sweep reads as what it is
+            print(stale_message(closed), file=sys.stderr)
         sweep = readback.find_sweep(store, args.experiment, args.parent)
         summary = readback.sweep_summary(store, sweep)
     except UsageError as err:
@@ -60,8 +64,8 @@ def main(argv: list[str] | None = None) -> None:
 
     finished = int((summary["status"] == "FINISHED").sum())
     state = f"{len(summary)} runs, {finished} finished"
-    if sweep.planned and len(summary) < sweep.planned:
-        state += f"; incomplete: {len(summary)} of {sweep.planned} planned jobs logged"
+    if sweep.planned and finished < sweep.planned:
+        state += f"; incomplete: {finished} of {sweep.planned} planned jobs finished"
     print(f"{sweep.name} (parent run {sweep.run_id}, {sweep.status}): {state}\n")
     keys = [a.key for a in sweep.axes if a.key != SEED]
     if sweep.search:

@@ -9,7 +9,9 @@ runner/readback.py reads sweeps back through one; nothing else imports mlflow.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
@@ -24,6 +26,8 @@ from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 from runner import signals
 from runner.errors import UsageError
 
+log = logging.getLogger("runner")
+
 # MLflow retries an unreachable server for minutes by default (7 retries, backoff factor 2,
 # 120 s per request). A run should fail fast instead; a value set by the user still wins.
 for _name, _value in {
@@ -35,6 +39,8 @@ for _name, _value in {
 
 LOCAL_UI = "http://127.0.0.1:5000"
 ERROR_TAG = "error"
+HOST_TAG, PID_TAG = "runner.host", "runner.pid"  # who runs a run: a RUNNING run whose process is
+# gone from this host was killed (SIGKILL, out of memory) and is closed by the next command
 SQLITE = "sqlite:///"
 LOCK_TIMEOUT = 300  # seconds another command may hold a new store's lock while it builds the schema
 
@@ -83,14 +89,34 @@ class Store:
         return MlflowClient(tracking_uri=self.uri)
 
     def experiment_id(self, name: str) -> str:
-        """The id of experiment `name`, created if it does not exist yet (looked up once).
+        """The id of experiment `name`, created if it does not exist yet (looked up once, when
+        the runs that a killed process left RUNNING on this host are closed).
 
         In a local sqlite store its artifacts go to `mlartifacts/` beside the database file
         (under outputs/ by default) rather than MLflow's default ./mlruns.
         """
         if name not in self._experiments:
             self._experiments[name] = self._experiment_id(name)
+            closed = self.close_stale_runs(self._experiments[name])
+            if closed:
+                log.warning(stale_message(closed))
         return self._experiments[name]
+
+    def close_stale_runs(self, experiment: str) -> list[str]:
+        """End KILLED the runs left RUNNING by a process of this host that is gone; returns their
+        names, for the caller to say so (stale_message)."""
+        host = socket.gethostname()
+        query = f"attributes.status = 'RUNNING' AND tags.`{HOST_TAG}` = '{host}'"
+        closed = []
+        for run in self.client.search_runs([experiment], query, max_results=1000):
+            pid = int(run.data.tags.get(PID_TAG, "0"))
+            if pid and not _alive(pid):
+                self.client.set_tag(
+                    run.info.run_id, ERROR_TAG, f"its process ({pid} on {host}) ended without ending it"
+                )
+                self.end_run(run.info.run_id, "KILLED")
+                closed.append(run.info.run_name)
+        return closed
 
     def _experiment_id(self, name: str) -> str:
         found = self.find_experiment(name)
@@ -125,7 +151,8 @@ class Store:
         return TrackingError(f"Cannot use the MLflow tracking store {self.uri}: {reason}")
 
     def start_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> str:
-        return self.client.create_run(experiment, run_name=name, tags=dict(tags or {})).info.run_id
+        owner = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+        return self.client.create_run(experiment, run_name=name, tags={**owner, **(tags or {})}).info.run_id
 
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
@@ -156,6 +183,20 @@ class Store:
         if urlparse(self.uri).scheme in ("http", "https"):
             return []
         return [f"MLflow UI: mlflow ui --backend-store-uri {shown_uri}"]
+
+
+def stale_message(closed: list[str]) -> str:
+    return f"Ended KILLED {len(closed)} run(s) whose process is gone: {', '.join(closed)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def prepare_sqlite(path: Path) -> None:

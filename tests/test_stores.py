@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.scale]
 def start(folder: Path, *overrides: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.Popen(
-        [sys.executable, "-m", "runner", "plots=false", *overrides],
+        [sys.executable, "-m", "runner", *overrides, "plots=false"],
         cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
@@ -64,3 +64,29 @@ def test_a_store_stopped_while_it_is_built_is_none_or_whole(tmp_path, signum, de
     assert after.returncode == 0, after.stderr[-2000:]
     assert len(finished_runs(tmp_path)) == 1
     assert not list(outputs.glob(".mlflow.db.*.building"))
+
+
+def test_a_killed_sweep_is_closed_by_the_next_command_and_reported_incomplete(tmp_path, capsys):
+    from runner import report
+
+    sweep = start(tmp_path, "-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=0,1")  # 40 jobs
+    deadline = time.monotonic() + 120
+    progress = None
+    while progress is None or len(progress.read_text().splitlines()) < 10:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        progress = next(tmp_path.glob("outputs/multirun/*/*/progress.log"), None)
+        time.sleep(0.05)
+    sweep.kill()  # SIGKILL: no atexit, no finally, the parent stays RUNNING
+    sweep.communicate(timeout=30)
+    uri = f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}"
+    report.main(["--tracking-uri", uri])
+    out, err = capsys.readouterr()
+    assert "Ended KILLED" in err and "whose process is gone" in err
+    finished = len([r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags])
+    assert 10 <= finished < 40
+    assert f"; incomplete: {finished} of 40 planned jobs finished" in out.splitlines()[0]
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
+    assert "RUNNING" not in {r.info.status for r in runs}
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.status == "KILLED" and "ended without ending it" in parent.data.tags["error"]
