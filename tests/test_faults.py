@@ -117,8 +117,10 @@ def half_built(path, runs: bool) -> None:
                 db.execute(f"DELETE FROM {table}")
 
 
-def test_a_half_built_store_with_runs_is_refused_with_what_to_do(tmp_path):
-    assert run_cli("plots=false", cwd=tmp_path).returncode == 0
+def test_a_half_built_store_with_runs_is_refused_with_what_to_do(tmp_path, new_store):
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    client.create_run(client.create_experiment("perceptron"))
     store = tmp_path / "outputs" / "mlflow.db"
     half_built(store, runs=True)
     proc = run_cli("plots=false", cwd=tmp_path)
@@ -128,8 +130,8 @@ def test_a_half_built_store_with_runs_is_refused_with_what_to_do(tmp_path):
     assert f"sqlite3 {store} 'DROP TABLE _alembic_tmp_tags' && mlflow db upgrade sqlite:///{store}" in line
 
 
-def test_a_half_built_store_without_runs_is_built_again(tmp_path):
-    assert run_cli("plots=false", cwd=tmp_path).returncode == 0
+def test_a_half_built_store_without_runs_is_built_again(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
     store = tmp_path / "outputs" / "mlflow.db"
     half_built(store, runs=False)
     proc = run_cli("plots=false", cwd=tmp_path)
