@@ -103,6 +103,7 @@ class RunnerConfig:
     order: str = MISSING
     max_trace_rows: Optional[int] = MISSING
     plots: bool = MISSING
+    resume: Optional[str] = MISSING  # a sweep's parent run id, or latest; read by runner/sweep.py
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 

@@ -16,7 +16,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner import console, run, signals
-from runner.sweep import parent_run, progress
+from runner.config import ConfigError
+from runner.sweep import done_before, parent_run, progress
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -26,6 +27,13 @@ def job(cfg: DictConfig) -> float:
     hydra = HydraConfig.get()
     in_sweep = hydra.mode == RunMode.MULTIRUN
     _stop_if_interrupted()  # an interrupt that some code swallowed stops the next job
+    if not in_sweep and cfg.resume is not None:
+        raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
+    if in_sweep:
+        kept = done_before(_sweep_dir(hydra), run.fingerprint(cfg))
+        if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
+            _progress(hydra, f"{run.name(cfg, hydra.overrides.task)}: done before, its run {kept} kept")
+            return 0.0  # what a grid sweeper ignores; a search cannot resume
     try:
         trained = run.train(cfg)
     except Exception as err:
@@ -134,6 +142,10 @@ def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool):
     tags = {}
     if in_sweep:
         tags[tracking.JOB_NUM_TAG] = str(hydra.job.num)
+        try:
+            tags[run.FINGERPRINT_TAG] = run.fingerprint(cfg)
+        except Exception:  # a config too broken to resolve is a new job whenever it runs
+            pass
         parent = parent_run(_sweep_dir(hydra), store.uri, cfg.mlflow.experiment_name)
         if parent is not None:
             tags["mlflow.parentRunId"] = parent

@@ -14,6 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from runner.axes import SEED, Axis, parse
+from runner.run import FINGERPRINT_TAG
 from runner.store import ERROR_TAG, Store, TrackingError
 from runner.tracking import JOB_NUM_TAG, SWEEP_TAG
 
@@ -100,7 +101,7 @@ def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
     seed always), how it ended, its name, status and id."""
     keys = [*FIXED_AXES, *(a.key for a in sweep.axes if a.key not in FIXED_AXES)]
     rows = []
-    for run in _children(store, sweep.experiment, sweep.run_id):
+    for run in _latest_per_job(_children(store, sweep.experiment, sweep.run_id)):
         p, m = run.data.params, run.data.metrics
         rows.append(
             {
@@ -120,6 +121,31 @@ def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
     frame = frame.astype({c: "Int64" for c in (SEED, "epochs", "converged", "updates")})
     return frame.astype({k: object for k in keys if k != SEED})  # values as logged: 3 stays 3
+
+
+def finished_jobs(store: Store, sweep: Sweep) -> dict[str, str]:
+    """The sweep's FINISHED children by the fingerprint of their job."""
+    return {
+        run.data.tags[FINGERPRINT_TAG]: run.info.run_id
+        for run in _children(store, sweep.experiment, sweep.run_id)
+        if run.info.status == "FINISHED" and FINGERPRINT_TAG in run.data.tags
+    }
+
+
+def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
+    """One run per job of a sweep that was resumed: its FINISHED run, else its latest."""
+    kept: dict[str, MlflowRun] = {}
+    others = []
+    for run in runs:
+        job = run.data.tags.get(FINGERPRINT_TAG)
+        if job is None:
+            others.append(run)
+            continue
+        best = kept.get(job)
+        rank = (run.info.status == "FINISHED", run.info.start_time or 0)
+        if best is None or rank > (best.info.status == "FINISHED", best.info.start_time or 0):
+            kept[job] = run
+    return [*kept.values(), *others]
 
 
 def _children(store: Store, experiment: str, parent_run_id: str) -> Iterable[MlflowRun]:

@@ -7,6 +7,8 @@ and nowhere further down: the core (perceptron, gates, separability) gets plain 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,11 +91,11 @@ def params(cfg: DictConfig, run: Run) -> dict[str, Any]:
     """The resolved config as MLflow params, with the table and initial values actually used.
 
     A group's choice is logged under the group's name (`gate`, `rule`, `activation`) and its
-    other keys under `<group>.<key>`. The mlflow section says where the run is logged, not
-    what it is, so it is left out.
+    other keys under `<group>.<key>`. The mlflow section and `resume` say where the run is logged
+    and how its sweep was started, not what it is, so they are left out.
     """
     values: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    del values["mlflow"]
+    del values["mlflow"], values["resume"]  # where a run is logged, and how the sweep was started
     values["gate"].update(inputs=run.inputs.tolist(), targets=run.targets.tolist())
     values["init"].update(weights=run.weights.tolist(), bias=run.bias)
     for group in ("gate", "rule", "activation"):
@@ -101,3 +103,16 @@ def params(cfg: DictConfig, run: Run) -> dict[str, Any]:
         values[group] = node.pop("name")
         values.update({f"{group}.{key}": value for key, value in node.items()})
     return values
+
+
+FINGERPRINT_TAG = "runner.fingerprint"  # on a sweep's child run: which job it is
+
+
+def fingerprint(cfg: DictConfig) -> str:
+    """What makes two jobs the same job: a digest of the resolved config but for where it is
+    logged and how its sweep was started. A resumed sweep runs a job again only if no FINISHED
+    run of its sweep has its fingerprint."""
+    values = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(values, dict)
+    del values["mlflow"], values["resume"]
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]

@@ -19,6 +19,7 @@ import datetime
 import fcntl
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -52,6 +53,15 @@ def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str 
     parent = json.loads(path.read_text())
     same_place = (parent["tracking_uri"], parent["experiment_name"]) == (tracking_uri, experiment_name)
     return parent["run_id"] if same_place else None
+
+
+def done_before(sweep_dir: Path, fingerprint: str) -> str | None:
+    """The id of a FINISHED run of this job in the sweep being resumed, if there is one."""
+    try:
+        plan = json.loads((Path(sweep_dir) / PARENT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return plan.get("done", {}).get(fingerprint)
 
 
 def progress(sweep_dir: Path, outcome: str) -> str | None:
@@ -174,6 +184,38 @@ def sweep_axes(config: DictConfig) -> list[Axis]:
     return list(found.values())
 
 
+OVERRIDES_TAG = "sweep.overrides"
+
+
+def _reopen(
+    store: Store, config: DictConfig, experiment_name: str, overrides: list[str], search: bool
+) -> tuple[str, str, dict[str, str]]:
+    """The sweep that `resume` names (latest, or a parent run id), reopened: its id, its name,
+    and its FINISHED jobs by fingerprint. Refused, in one line, for a search or other overrides."""
+    from runner import readback
+    from runner.store import PID_TAG
+
+    resume = config.resume
+    if search:
+        raise SystemExit(f"resume={resume}: a search (Optuna) cannot be resumed, its study lived in memory")
+    try:
+        sweep = readback.find_sweep(store, experiment_name, None if resume == "latest" else resume)
+    except UsageError as err:
+        raise SystemExit(f"resume={resume}: {err}") from None
+    parent = store.client.get_run(sweep.run_id)
+    given = parent.data.tags.get(OVERRIDES_TAG, "")
+    if given != " ".join(overrides):
+        raise SystemExit(
+            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{given}`, not "
+            f"`{' '.join(overrides)}`: give its overrides, or leave resume out for a new sweep"
+        )
+    done = readback.finished_jobs(store, sweep)
+    store.client.update_run(sweep.run_id, status="RUNNING")
+    store.client.set_tag(sweep.run_id, PID_TAG, str(os.getpid()))
+    log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
+    return sweep.run_id, sweep.name, done
+
+
 @dataclass
 class _Open:
     """The parent run of the sweep in progress."""
@@ -214,24 +256,26 @@ class MlflowSweep(Callback):
             raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
         sweep_dir = Path(config.hydra.sweep.dir)
         axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
-        choices = config.hydra.runtime.choices
-        preset = choices.get("sweep") or "sweep"
-        run_name = sweep_name(
-            "sweep" if preset == "command_line" else preset, axes, jobs, time.strftime("%H:%M:%S"), search
-        )
-        params = {
-            "sweep.axes": ",".join(a.key for a in axes),
-            **{f"sweep.{a.key}": a.listing for a in axes},
-            "sweep.jobs": str(jobs),
-            "sweep.launcher": str(choices.get("hydra/launcher")),
-            "sweep.sweeper": str(choices.get("hydra/sweeper")),
-            "sweep.search": json.dumps(search),
-        }
-        tags = {
-            tracking.SWEEP_TAG: str(sweep_dir.resolve()),
-            "sweep.overrides": " ".join(config.hydra.overrides.task),
-        }
-        run_id = tracking.start_sweep(store, experiment, run_name, tags, params)
+        overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
+        done: dict[str, str] = {}
+        if config.get("resume"):
+            run_id, run_name, done = _reopen(store, config, name, overrides, search)
+        else:
+            choices = config.hydra.runtime.choices
+            preset = choices.get("sweep") or "sweep"
+            run_name = sweep_name(
+                "sweep" if preset == "command_line" else preset, axes, jobs, time.strftime("%H:%M:%S"), search
+            )
+            params = {
+                "sweep.axes": ",".join(a.key for a in axes),
+                **{f"sweep.{a.key}": a.listing for a in axes},
+                "sweep.jobs": str(jobs),
+                "sweep.launcher": str(choices.get("hydra/launcher")),
+                "sweep.sweeper": str(choices.get("hydra/sweeper")),
+                "sweep.search": json.dumps(search),
+            }
+            tags = {tracking.SWEEP_TAG: str(sweep_dir.resolve()), OVERRIDES_TAG: " ".join(overrides)}
+            run_id = tracking.start_sweep(store, experiment, run_name, tags, params)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         plan = {
             "tracking_uri": store.uri,
@@ -239,6 +283,7 @@ class MlflowSweep(Callback):
             "run_id": run_id,
             "jobs": jobs,
             "started": time.time(),
+            "done": done,
         }
         (sweep_dir / PARENT_FILE).write_text(json.dumps(plan))
         self._open = _Open(store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search)

@@ -90,3 +90,53 @@ def test_a_killed_sweep_is_closed_by_the_next_command_and_reported_incomplete(tm
     assert "RUNNING" not in {r.info.status for r in runs}
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert parent.info.status == "KILLED" and "ended without ending it" in parent.data.tags["error"]
+
+
+def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
+    grid = ["-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=0,1"]  # 40 jobs
+    (tmp_path / "whole").mkdir()
+    started = time.monotonic()
+    whole = run_cli(*grid, "plots=false", cwd=tmp_path / "whole")
+    full_time = time.monotonic() - started
+    assert whole.returncode == 0, whole.stderr[-2000:]
+
+    sweep = start(tmp_path, *grid)
+    deadline = time.monotonic() + 120
+    progress = None
+    while progress is None or len(progress.read_text().splitlines()) < 10:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        progress = next(tmp_path.glob("outputs/multirun/*/*/progress.log"), None)
+        time.sleep(0.05)
+    sweep.kill()
+    sweep.communicate(timeout=30)
+    before = {r.data.tags["runner.fingerprint"]: r.info.run_id for r in finished_runs(tmp_path)}
+    assert len(before) >= 10
+
+    started = time.monotonic()
+    resumed = run_cli(*grid, "plots=false", "resume=latest", cwd=tmp_path)
+    resumed_time = time.monotonic() - started
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{len(before)} job(s) finished before are kept" in resumed.stdout
+    assert resumed.stdout.count(": done before, its run ") == len(before)
+    runs = finished_runs(tmp_path)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 40  # one parent, reopened, and it FINISHED
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    after = {r.data.tags["runner.fingerprint"]: r.info.run_id for r in children}
+    assert all(after[job] == run_id for job, run_id in before.items())  # the first jobs' runs kept
+    assert parents[0].data.metrics["finished"] == 40
+    assert resumed_time < full_time
+
+
+def test_a_resume_with_other_overrides_is_refused(tmp_path):
+    assert run_cli("-m", "lr=0.5,1", "plots=false", cwd=tmp_path).returncode == 0
+    proc = run_cli("-m", "lr=0.5,2", "plots=false", "resume=latest", cwd=tmp_path)
+    assert proc.returncode != 0
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("resume=latest: the sweep 'sweep: lr, 2 runs, ")
+    assert line.endswith(
+        "ran `lr=0.5,1 plots=false`, not `lr=0.5,2 plots=false`: "
+        "give its overrides, or leave resume out for a new sweep"
+    )
+    assert len(finished_runs(tmp_path)) == 3
