@@ -206,6 +206,7 @@ BAD_INPUTS = {
     "init.weights=[nan,1]": ["init.weights", "nan", "2 finite numbers"],
     "gate=foo": ["gate", "foo", *GATES],
     "gate=custom gate.inputs=[[1e200,1],[1,1]] gate.targets=[1,-1]": ["gate.inputs", "squared length"],
+    "resume=latest": ["resume='latest'", "a sweep, so it goes with -m"],
     "lrr=1": ["Unknown config key 'lrr': did you mean lr?"],
     "+lrr=1": ["Unknown config key 'lrr': did you mean lr?"],  # not Hydra's "use +lrr=1", nor a junk param
     "gate.n_input=3": ["Unknown config key 'gate.n_input': did you mean gate.n_inputs"],
