@@ -51,8 +51,11 @@ def finished(summary: pd.DataFrame) -> pd.DataFrame:
 
 def _pivot(done: pd.DataFrame, layout: Layout, aggfunc: str, values: str = "epochs") -> pd.DataFrame:
     rows = [*layout.panels, layout.rows or ALL]
-    frame = done.assign(**{ALL: ALL}) if ALL in rows or not layout.columns else done
-    table = frame.pivot_table(values=values, aggfunc=aggfunc, index=rows, columns=layout.columns or ALL)
+    frame = done.assign(**{ALL: ALL})
+    if layout.columns:
+        table = frame.pivot_table(values=values, aggfunc=aggfunc, index=rows, columns=layout.columns)
+    else:  # one column: a sweep over one axis, or over seeds alone
+        table = frame.groupby(rows)[values].agg(aggfunc).to_frame(ALL)
     table.columns.name = layout.columns
     return table
 

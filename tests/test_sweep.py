@@ -244,16 +244,18 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
 
 
 @pytest.mark.parametrize(
-    "command, cell_keys, seeds_per_cell, panels",
+    "command, cell_keys, seeds_per_cell, panels, index_columns",
     [
-        (["sweep=textbook"], ["rule", "activation", "gate"], 1, 2),  # gate × rule, a panel per activation
-        pytest.param(["sweep=grid"], ["gate", "lr"], 3, 1, marks=pytest.mark.scale),  # 48 jobs
-        (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2),
+        (["sweep=textbook"], ["rule", "activation", "gate"], 1, 2, 2),  # gate × rule, a panel per activation
+        pytest.param(["sweep=grid"], ["gate", "lr"], 3, 1, 1, marks=pytest.mark.scale),  # 48 jobs
+        (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2, 2),
+        (["lr=0.5,1", "seed=0,1"], ["lr"], 2, 1, 1),  # lr down, one column
+        (["seed=0,1,2"], [], 3, 1, 1),  # one cell: the seeds
     ],
-    ids=["textbook", "grid", "three axes and seeds"],
+    ids=["textbook", "grid", "three axes and seeds", "one axis and seeds", "seeds alone"],
 )
 def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
-    tmp_path, new_store, command, cell_keys, seeds_per_cell, panels
+    tmp_path, new_store, command, cell_keys, seeds_per_cell, panels, index_columns
 ):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli("-m", *command, "plots=false", cwd=tmp_path)
@@ -273,10 +275,10 @@ def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
         assert len({p["seed"] for p in params}) == len(params) == seeds_per_cell
         assert len({frozenset((k, v) for k, v in p.items() if k not in drawn) for p in params}) == 1
     # and as the sweep reports it
-    per_cell = pd.read_csv(download(client, parent.info.run_id, "pivot_runs_per_cell.csv", tmp_path))
-    counts = per_cell.drop(columns=per_cell.columns[: len(cell_keys) - 1]).to_numpy().ravel()
+    path = download(client, parent.info.run_id, "pivot_runs_per_cell.csv", tmp_path)
+    counts = pd.read_csv(path, index_col=list(range(index_columns))).to_numpy().ravel()
     assert set(counts[pd.notna(counts)].astype(int)) == {seeds_per_cell}
-    assert per_cell.to_numpy().shape[0] * (per_cell.shape[1] - len(cell_keys) + 1) >= len(cells)
+    assert pd.notna(counts).sum() == len(cells)
     note = parent.data.tags["mlflow.note.content"]
     title = "epochs (mean ± sd over seeds)" if seeds_per_cell > 1 else "epochs"
     assert f"## {title}\n" in note
