@@ -1,4 +1,7 @@
-"""The one error type the runner reports as a single line, without a traceback."""
+"""The one error type the runner reports as a single line, without a traceback; and how to tell
+an error that says the disk is full."""
+
+import errno
 
 from hydra.errors import CompactHydraException
 
@@ -9,3 +12,15 @@ class UsageError(CompactHydraException):
     A single run exits with just the message. In a sweep the job fails, the others go on, and
     Hydra prints the message alone at the end, as it does for every CompactHydraException.
     """
+
+
+def out_of_space(error: BaseException | None) -> str | None:
+    """What says the disk is full, if anything in the error's chain does (an OSError, or SQLite's
+    "database or disk is full" wrapped by SQLAlchemy and MLflow)."""
+    while error is not None:
+        text = str(error)
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC or "disk is full" in text:
+            said = [line for line in text.splitlines() if "full" in line or "space" in line]
+            return said[0].strip() if said else "no space left on device"
+        error = error.__cause__ or error.__context__
+    return None

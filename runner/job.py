@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from runner import console, run, signals
 from runner.config import ConfigError
+from runner.errors import out_of_space
 from runner.sweep import done_before, parent_run, progress
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -44,8 +45,14 @@ def job(cfg: DictConfig) -> float:
     _print(trained, in_sweep)
     try:
         _record(cfg, hydra, in_sweep, trained)
-    except Exception:
+    except Exception as err:
         _stop_if_interrupted()  # an interrupt that some code turned into another error
+        full = out_of_space(err)
+        if full:  # every later job would fail the same way: stop the sweep here, in one line
+            raise SystemExit(
+                f"Out of space while logging {run.name(cfg, hydra.overrides.task)}: {full}; free some, "
+                "then run the same command again (a sweep with resume=latest)"
+            ) from None
         raise
     _stop_if_interrupted()
     return trained.objective

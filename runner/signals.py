@@ -8,6 +8,7 @@ error or swallow it; the entry point and the job ask `received()` and end as int
 from __future__ import annotations
 
 import signal
+import sys
 
 _received: list[str] = []
 
@@ -15,6 +16,15 @@ _received: list[str] = []
 def install() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    sys.unraisablehook = _quiet_unraisable
+
+
+def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """An interrupt raised where Python cannot raise it (a weakref callback, a __del__) is not
+    printed as "Exception ignored ... Traceback": it was recorded, and the job or the command
+    stops at its next check (received())."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -42,6 +42,7 @@ ERROR_TAG = "error"
 HOST_TAG, PID_TAG = "runner.host", "runner.pid"  # who runs a run: a RUNNING run whose process is
 # gone from this host was killed (SIGKILL, out of memory) and is closed by the next command
 SQLITE = "sqlite:///"
+RESERVE = 512 * 1024  # bytes set aside beside a local store while a sweep runs
 LOCK_TIMEOUT = 300  # seconds another command may hold a new store's lock while it builds the schema
 
 
@@ -168,10 +169,38 @@ class Store:
             if isinstance(err, KeyboardInterrupt) or signals.received():
                 self.end_run(run_id, "KILLED")
                 raise
-            self.client.set_tag(run_id, ERROR_TAG, describe(err))
+            try:
+                self.client.set_tag(run_id, ERROR_TAG, describe(err))
+            except Exception:  # a full disk may take the tag and still take the status
+                pass
             self.end_run(run_id, "FAILED")
             raise
         self.end_run(run_id, status)
+
+    def reserve(self) -> None:
+        """Set aside a little room beside a local store, for a sweep to close its runs even when
+        its jobs fill the disk (free_reserve); nothing for another store."""
+        database = sqlite_path(self.uri)
+        if database is not None:
+            try:
+                database.with_name(f".{database.name}.reserve").write_bytes(bytes(RESERVE))
+            except OSError:  # already full: nothing to set aside
+                pass
+
+    def free_reserve(self) -> None:
+        database = sqlite_path(self.uri)
+        if database is not None:
+            database.with_name(f".{database.name}.reserve").unlink(missing_ok=True)
+
+    def end_own_runs(self, experiment: str, parent_run_id: str, status: str) -> None:
+        """End `status` the sweep's children that this process left RUNNING (a job whose own
+        ending failed, on a full disk)."""
+        query = (
+            f"attributes.status = 'RUNNING' AND tags.`mlflow.parentRunId` = '{parent_run_id}' "
+            f"AND tags.`{PID_TAG}` = '{os.getpid()}'"
+        )
+        for run in self.client.search_runs([experiment], query, max_results=1000):
+            self.end_run(run.info.run_id, status)
 
     def ui_base(self) -> str:
         """Where the MLflow UI of this store is: the server itself, or a local `mlflow ui`."""

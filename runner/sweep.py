@@ -33,7 +33,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.axes import Axis, Layout, layout, parse, plural, sweep_name
-from runner.errors import UsageError
+from runner.errors import UsageError, out_of_space
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.store import Store
@@ -254,6 +254,7 @@ class MlflowSweep(Callback):
             experiment = store.experiment_id(name)
         except UsageError as err:  # no job could log: stop here, not in every job (Hydra would
             raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
+        store.reserve()
         sweep_dir = Path(config.hydra.sweep.dir)
         axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
         overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
@@ -296,7 +297,13 @@ class MlflowSweep(Callback):
 
     def _close_unfinished(self) -> None:
         interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
-        self._close("KILLED" if interrupted else "FAILED")
+        try:
+            self._close("KILLED" if interrupted else "FAILED")
+        except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
+            if out_of_space(err):
+                return  # the job that stopped the sweep said so
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            print(f"The sweep's parent run could not be reviewed and closed: {first}", file=sys.stderr)
 
     def _close(self, status: str) -> None:
         """Review the children logged so far, give the parent its results, end it, and print
@@ -311,6 +318,12 @@ class MlflowSweep(Callback):
         if self._echo is not None:
             self._echo.stop()  # every job's line, before the summary
         store, shape = sweep.store, layout(sweep.axes)
+        store.free_reserve()  # room to close the runs, should the jobs have filled the disk
+        if status != "FINISHED":
+            try:
+                store.end_own_runs(sweep.experiment, sweep.run_id, status)
+            except Exception:  # the store may be what failed: its parent is still ended below
+                pass
         with store.ending(sweep.run_id, status):
             found = readback.Sweep(
                 sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None

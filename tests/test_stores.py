@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,36 @@ def test_a_resume_with_other_overrides_is_refused(tmp_path):
         "give its overrides, or leave resume out for a new sweep"
     )
     assert len(finished_runs(tmp_path)) == 3
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs the test mounts (as root); skipped, saying why, where it cannot."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip() or mounted.returncode}"
+        )
+    yield folder
+    subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_running(tmp_path, small_disk):
+    import sqlite3
+
+    store = small_disk / "mlflow.db"
+    proc = run_cli(
+        "-m", "seed=range(0,60)", f"mlflow.tracking_uri=sqlite:///{store}", cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode != 0
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("Out of space while logging or lr=1 seed=") and "disk is full" in line
+    assert line.endswith("free some, then run the same command again (a sweep with resume=latest)")
+    assert "Traceback" not in proc.stdout + proc.stderr
+    with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        statuses = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
+    assert "RUNNING" not in statuses and statuses["FINISHED"] >= 1 and statuses["FAILED"] >= 1
