@@ -174,3 +174,19 @@ def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_r
     with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
         statuses = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
     assert "RUNNING" not in statuses and statuses["FINISHED"] >= 1 and statuses["FAILED"] >= 1
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "ray_local"])
+def test_a_sweep_resumes_on_parallel_launchers(tmp_path, launcher):
+    """Workers in other processes find what was done in the sweep's folder."""
+    sweep = ["-m", "lr=0.5,1,2", "plots=false", f"hydra/launcher={launcher}"]
+    assert run_cli(*sweep, cwd=tmp_path, timeout=300).returncode == 0
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    (failed,) = [r for r in finished_runs(tmp_path) if r.data.params.get("lr") == "1.0"]
+    client.set_terminated(failed.info.run_id, "FAILED")  # as if that job had failed
+    resumed = run_cli(*sweep, "resume=latest", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.count(": done before, its run ") == 2
+    assert "or lr=1 seed=0: Converged" in resumed.stdout
+    children = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(r.data.params["lr"] for r in children) == ["0.5", "1.0", "2.0"]
