@@ -30,8 +30,9 @@ def job(cfg: DictConfig) -> float:
     _stop_if_interrupted()  # an interrupt that some code swallowed stops the next job
     if not in_sweep and cfg.resume is not None:
         raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
-    if in_sweep:
-        kept = done_before(_sweep_dir(hydra), run.fingerprint(cfg))
+    fingerprint = _fingerprint(cfg) if in_sweep else None
+    if fingerprint is not None:
+        kept = done_before(_sweep_dir(hydra), fingerprint)
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
             _progress(hydra, f"{run.name(cfg, hydra.overrides.task)}: done before, its run {kept} kept")
             return 0.0  # what a grid sweeper ignores; a search cannot resume
@@ -40,11 +41,11 @@ def job(cfg: DictConfig) -> float:
     except Exception as err:
         _stop_if_interrupted()
         if in_sweep:
-            _record_failure(cfg, hydra, err)
+            _record_failure(cfg, hydra, err, fingerprint)
         raise
     _print(trained, in_sweep)
     try:
-        _record(cfg, hydra, in_sweep, trained)
+        _record(cfg, hydra, in_sweep, trained, fingerprint)
     except Exception as err:
         _stop_if_interrupted()  # an interrupt that some code turned into another error
         full = out_of_space(err)
@@ -56,6 +57,15 @@ def job(cfg: DictConfig) -> float:
         raise
     _stop_if_interrupted()
     return trained.objective
+
+
+def _fingerprint(cfg: DictConfig) -> str | None:
+    """The job's fingerprint, once per job; None for a config too broken to resolve, which is
+    a new job whenever it runs."""
+    try:
+        return run.fingerprint(cfg)
+    except Exception:
+        return None
 
 
 def _stop_if_interrupted() -> None:
@@ -74,7 +84,9 @@ def _print(trained: run.Run, in_sweep: bool) -> None:
     log.log(detail, console.separability(trained.table))
 
 
-def _record(cfg: DictConfig, hydra: DictConfig, in_sweep: bool, trained: run.Run) -> None:
+def _record(
+    cfg: DictConfig, hydra: DictConfig, in_sweep: bool, trained: run.Run, fingerprint: str | None
+) -> None:
     """Log the run to MLflow, and say where to look."""
     from runner import tracking  # mlflow is imported once the config is known to be good
 
@@ -88,7 +100,7 @@ def _record(cfg: DictConfig, hydra: DictConfig, in_sweep: bool, trained: run.Run
     if cfg.plots:
         artifacts.append(_plot(out_dir / "plots", trained, cfg.activation.theta or 0.0))
 
-    store, experiment, tags = _destination(cfg, hydra, in_sweep)
+    store, experiment, tags = _destination(cfg, hydra, in_sweep, fingerprint)
     name = run.name(cfg, hydra.overrides.task)
     run_id = tracking.record_training(
         store, experiment, name, tags, run.params(cfg, trained), trained, artifacts
@@ -120,7 +132,7 @@ def _plot(folder: Path, trained: run.Run, theta: float) -> Path:
     return folder
 
 
-def _record_failure(cfg: DictConfig, hydra: DictConfig, error: Exception) -> None:
+def _record_failure(cfg: DictConfig, hydra: DictConfig, error: Exception, fingerprint: str | None) -> None:
     """In a sweep, a job that failed before its run was logged still gets a FAILED run, under
     the sweep's parent, that says why; so the sweep's summary shows every job."""
     from runner import tracking
@@ -130,7 +142,7 @@ def _record_failure(cfg: DictConfig, hydra: DictConfig, error: Exception) -> Non
     except Exception:  # the config may be too broken to name the run after it
         name = " ".join(hydra.overrides.task) or "job"
     try:
-        store, experiment, tags = _destination(cfg, hydra, in_sweep=True)
+        store, experiment, tags = _destination(cfg, hydra, True, fingerprint)
         given = dict(o.lstrip("+~").split("=", 1) for o in hydra.overrides.task if "=" in o)
         params = {k: v for k, v in given.items() if k.split(".")[0] not in ("hydra", "mlflow")}
         tracking.record_failure(store, experiment, name, tags, error, params)
@@ -139,7 +151,7 @@ def _record_failure(cfg: DictConfig, hydra: DictConfig, error: Exception) -> Non
     _progress(hydra, f"{name}: failed: {error}")
 
 
-def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool):
+def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool, fingerprint: str | None):
     """The store (a relative sqlite path made absolute), the experiment and the sweep's tags."""
     from runner import tracking
     from runner.store import absolute, open_store
@@ -149,10 +161,8 @@ def _destination(cfg: DictConfig, hydra: DictConfig, in_sweep: bool):
     tags = {}
     if in_sweep:
         tags[tracking.JOB_NUM_TAG] = str(hydra.job.num)
-        try:
-            tags[run.FINGERPRINT_TAG] = run.fingerprint(cfg)
-        except Exception:  # a config too broken to resolve is a new job whenever it runs
-            pass
+        if fingerprint is not None:
+            tags[run.FINGERPRINT_TAG] = fingerprint
         parent = parent_run(_sweep_dir(hydra), store.uri, cfg.mlflow.experiment_name)
         if parent is not None:
             tags["mlflow.parentRunId"] = parent
