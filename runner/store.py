@@ -13,14 +13,16 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 from filelock import FileLock
 from mlflow import MlflowClient
+from mlflow.entities import RunInfo
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 
 from runner import signals
@@ -152,8 +154,22 @@ class Store:
         return TrackingError(f"Cannot use the MLflow tracking store {self.uri}: {reason}")
 
     def start_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> str:
+        return self.create_run(experiment, name, tags).run_id
+
+    def create_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> RunInfo:
+        """A new RUNNING run, tagged with the host and process that own it (close_stale_runs)."""
         owner = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-        return self.client.create_run(experiment, run_name=name, tags={**owner, **(tags or {})}).info.run_id
+        return self.client.create_run(experiment, run_name=name, tags={**owner, **(tags or {})}).info
+
+    def log_artifacts(self, run: RunInfo, paths: Iterable[Path]) -> None:
+        """Files, and folders under their names without a leading dot, into the run's artifacts:
+        what MlflowClient.log_artifact does, without reading the run back for its location."""
+        repository = get_artifact_repository(run.artifact_uri, tracking_uri=self.uri)
+        for path in paths:
+            if path.is_dir():
+                repository.log_artifacts(str(path), path.name.lstrip("."))
+            else:
+                repository.log_artifact(str(path))
 
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)

@@ -45,26 +45,29 @@ PROGRESS_FILE = "progress.log"
 MAX_LISTING = 1000  # characters of a sweep param's values; a longer list is given as its override
 
 
-def parent_run(sweep_dir: Path, tracking_uri: str, experiment_name: str) -> str | None:
-    """The id of the sweep's parent run, if the sweep has one in this store and experiment."""
-    path = Path(sweep_dir) / PARENT_FILE
-    if not path.is_file():
-        return None
-    parent = json.loads(path.read_text())
-    same_place = (parent["tracking_uri"], parent["experiment_name"]) == (tracking_uri, experiment_name)
-    return parent["run_id"] if same_place else None
-
-
-def done_before(sweep_dir: Path, fingerprint: str) -> str | None:
-    """The id of a FINISHED run of this job in the sweep being resumed, if there is one."""
+def read_plan(sweep_dir: Path) -> dict | None:
+    """The sweep's plan, which its callback wrote before the first job; None when
+    there is none (a sweep whose callback failed, or a single run)."""
     try:
-        plan = json.loads((Path(sweep_dir) / PARENT_FILE).read_text())
+        return json.loads((Path(sweep_dir) / PARENT_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return plan.get("done", {}).get(fingerprint)
 
 
-def progress(sweep_dir: Path, outcome: str) -> str | None:
+def parent_run(plan: dict | None, tracking_uri: str, experiment_name: str) -> str | None:
+    """The id of the sweep's parent run, if the sweep has one in this store and experiment."""
+    if plan is None:
+        return None
+    same_place = (plan["tracking_uri"], plan["experiment_name"]) == (tracking_uri, experiment_name)
+    return plan["run_id"] if same_place else None
+
+
+def done_before(plan: dict | None, fingerprint: str) -> str | None:
+    """The id of a FINISHED run of this job in the sweep being resumed, if there is one."""
+    return None if plan is None else plan.get("done", {}).get(fingerprint)
+
+
+def progress(sweep_dir: Path, plan: dict | None, outcome: str) -> str | None:
     """Count this job as ended and add its line to the sweep's progress file, saying where the
     sweep stands: "[k/N 0:00:12, ~0:01:40 left] or lr=1 seed=0: Converged ...". Returns the line;
     None if the sweep has no plan (its callback failed), when the job must print it itself.
@@ -72,12 +75,9 @@ def progress(sweep_dir: Path, outcome: str) -> str | None:
     The line is appended under a lock, so jobs that end at once in parallel workers each get
     their own k. The sweep's process prints the lines (see Echo), whatever process ran the job.
     """
-    sweep_dir = Path(sweep_dir)
-    try:
-        plan = json.loads((sweep_dir / PARENT_FILE).read_text())
-    except (OSError, ValueError):
+    if plan is None:
         return None
-    with open(sweep_dir / PROGRESS_FILE, "a+") as lines:
+    with open(Path(sweep_dir) / PROGRESS_FILE, "a+") as lines:
         fcntl.flock(lines, fcntl.LOCK_EX)
         lines.seek(0)
         done = sum(1 for _ in lines) + 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_ARTIFACTS
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 from runner import views
@@ -28,6 +29,19 @@ JOB_NUM_TAG = "hydra.job.num"
 NOTE_TAG = "mlflow.note.content"  # a run's description, shown on its page
 SWEEP_TAG = "sweep.dir"  # on a sweep's parent run
 TRACE_DIGITS = 6  # significant digits of the trace table shown in the UI (trace.csv keeps all)
+TRACE_TABLE = "trace.json"
+
+
+def write_tables(run: Run, folder: Path) -> list[Path]:
+    """The run's tables as files to log: trace.csv (every digit), gate.csv, and trace.json, the
+    trace as a person reads it, which the UI shows as a table (see record_training)."""
+    trace_csv, gate_csv, trace_json = folder / "trace.csv", folder / "gate.csv", folder / TRACE_TABLE
+    run.result.trace.to_csv(trace_csv, index=False)
+    run.truth_table().to_csv(gate_csv, index=False)
+    # what MlflowClient.log_table writes; it would also list the run's artifacts and read the
+    # run back to add its tag, which record_training sets when it creates the run
+    _readable(run.result.trace).to_json(trace_json, orient="split", index=False, date_format="iso")
+    return [trace_csv, gate_csv, trace_json]
 
 
 def record_training(
@@ -39,13 +53,16 @@ def record_training(
     run: Run,
     artifacts: Iterable[Path],
 ) -> str:
-    """Log one run, complete; returns its id.
+    """Log one run, complete, in three calls to the store (create, one batch, end) and a copy of
+    its artifacts; returns its id.
 
     `params` is a nested mapping, flattened with dotted keys. A value longer than MLflow allows
     for a param goes, whole, to the artifact params_too_long.json instead of being cut.
     """
     result = run.result
-    run_id = store.start_run(experiment, name, {**tags, "stop_reason": result.stop_reason})
+    table_tag = {MLFLOW_LOGGED_ARTIFACTS: json.dumps([{"path": TRACE_TABLE, "type": "table"}])}
+    info = store.create_run(experiment, name, {**tags, "stop_reason": result.stop_reason, **table_tag})
+    run_id = info.run_id
     mlflow = store.client
     with store.ending(run_id):
         flat = {**dict(_flatten(params)), "stop_reason": result.stop_reason}
@@ -59,12 +76,7 @@ def record_training(
         )
         if too_long:
             mlflow.log_dict(run_id, too_long, "params_too_long.json")
-        for path in artifacts:
-            if path.is_dir():
-                mlflow.log_artifacts(run_id, str(path), path.name.lstrip("."))
-            else:
-                mlflow.log_artifact(run_id, str(path))
-        mlflow.log_table(run_id, _readable(result.trace), "trace.json")
+        store.log_artifacts(info, artifacts)
     return run_id
 
 

@@ -9,9 +9,10 @@ import pytest
 from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.types import HydraContext, RunMode
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from hydra_plugins.perceptron_runner.cached_compose import ComposeCache
+from hydra_plugins.perceptron_runner.lean_job import to_yaml
 from runner.config import CONF_DIR
 
 HYDRA_OVERRIDES = ["hydra/launcher=joblib", "hydra.job.chdir=true"]
@@ -43,11 +44,21 @@ def test_every_job_gets_the_config_hydra_composes(loader_and_master):
     for number, job in enumerate(JOBS):
         if number == 12:  # 3 gates × 2 lr × 2 seeds: composed 3 times, not 12 (or 24)
             assert list(cache.bases) == [("gate=or",), ("gate=xor",), ("gate=majority",)]
-        cached = cache.compose(job)
+        cached, task = cache.job(job, number)
         hydras = loader.load_sweep_config(master, job)
+        with open_dict(hydras):
+            hydras.hydra.job.num = hydras.hydra.job.id = number
         assert OmegaConf.to_container(cached) == OmegaConf.to_container(hydras), job
-        assert OmegaConf.is_struct(cached) and not OmegaConf.is_readonly(cached.hydra)
+        assert OmegaConf.is_struct(cached) and OmegaConf.is_struct(task)
+        whole = OmegaConf.to_container(hydras)
+        assert OmegaConf.to_container(task) == {k: v for k, v in whole.items() if k != "hydra"}
+        # the hydra node is the job's: its interpolations see this job's values
+        assert cached.hydra.sweep.subdir == str(number)
         assert cached.hydra.job.override_dirname == hydras.hydra.job.override_dirname
+        # what lean_job writes as .hydra/*.yaml: Hydra's YAML (libyaml wraps long strings elsewhere)
+        assert to_yaml(task) == OmegaConf.to_yaml(task)
+        hydra_yaml = OmegaConf.to_container(OmegaConf.create(to_yaml({"hydra": cached.hydra})))
+        assert hydra_yaml == OmegaConf.to_container(OmegaConf.masked_copy(cached, "hydra"))
 
 
 def test_a_bad_value_fails_as_it_does_in_hydra(loader_and_master):
@@ -57,5 +68,5 @@ def test_a_bad_value_fails_as_it_does_in_hydra(loader_and_master):
         with pytest.raises(Exception) as hydras:
             loader.load_sweep_config(master, job)
         with pytest.raises(type(hydras.value)) as cached:
-            cache.compose(job)
+            cache.job(job, 0)
         assert str(cached.value) == str(hydras.value)

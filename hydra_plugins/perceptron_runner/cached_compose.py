@@ -7,7 +7,9 @@ most of a small job's time. Yet the jobs of a sweep mostly differ in plain value
 distinct choice of groups, with Hydra's own loader, and gives each job a copy with its plain value
 overrides applied by Hydra's own override code; tests/test_cached_compose.py checks that every
 config equals the one Hydra composes. Anything else in a job's overrides (`+key=`, `~key`,
-`hydra.*`, a dict value) makes that job composed by Hydra in full, as before.
+`hydra.*`, a dict value) is a choice of its own, composed by Hydra in full.
+
+The launcher runs each job with lean_job.run_job, which is Hydra's run_job without its copies.
 
     python -m runner -m ... hydra/sweeper=cached hydra/launcher=cached   (the defaults here)
 """
@@ -18,7 +20,7 @@ import copy  # no `from __future__ import annotations`: Hydra's plugin scan runs
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
@@ -26,9 +28,11 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
 from hydra.types import HydraContext
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from hydra_plugins.perceptron_runner.lean_job import run_job
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +44,40 @@ class ComposeCache:
         self.loader = hydra_context.config_loader
         self.master = master_config
         self.parser = OverridesParser.create()
-        self.bases: Dict[tuple, DictConfig] = {}
+        self.bases: Dict[tuple, _Base] = {}
 
-    def compose(self, overrides: Sequence[str]) -> DictConfig:
-        """What `config_loader.load_sweep_config(master_config, overrides)` returns."""
+    def job(self, overrides: Sequence[str], idx: int) -> Tuple[DictConfig, DictConfig]:
+        """Job `idx`'s whole config, as `config_loader.load_sweep_config(master_config, overrides)`
+        returns it with `hydra.job.num` and `id` set, and the same without its hydra node.
+
+        The whole config shares its hydra node with every job of its choice of config groups: it
+        holds this job's values until the next call.
+        """
         parsed = self.parser.parse_overrides(list(overrides))
         values, structure = [], []
         for override in parsed:
             (values if self._is_plain_value(override) else structure).append(override)
         key = tuple(o.input_line for o in structure)
         if key not in self.bases:
-            self.bases[key] = self.loader.load_sweep_config(self.master, list(key))
-        config = copy.deepcopy(self.bases[key])
-        ConfigLoaderImpl._apply_overrides_to_config(values, config)
-        job = config.hydra.job
-        task = [o for o in parsed if not o.is_hydra_override()]
-        config.hydra.overrides.task = [o.input_line for o in task]
-        job.override_dirname = get_overrides_dirname(
-            overrides=task,
-            kv_sep=job.config.override_dirname.kv_sep,
-            item_sep=job.config.override_dirname.item_sep,
-            exclude_keys=job.config.override_dirname.exclude_keys,
-        )
+            self.bases[key] = _Base(self.loader.load_sweep_config(self.master, list(key)))
+        base = self.bases[key]
+        config, task = base.copy()
+        for copy_ in (config, task):
+            ConfigLoaderImpl._apply_overrides_to_config(values, copy_)
+        hydra = base.hydra
+        with read_write(hydra), open_dict(hydra):
+            job = hydra.job
+            task_overrides = [o for o in parsed if not o.is_hydra_override()]
+            hydra.overrides.task = [o.input_line for o in task_overrides]
+            job.override_dirname = get_overrides_dirname(
+                overrides=task_overrides,
+                kv_sep=job.config.override_dirname.kv_sep,
+                item_sep=job.config.override_dirname.item_sep,
+                exclude_keys=job.config.override_dirname.exclude_keys,
+            )
+            job.id = job.num = idx
         OmegaConf.copy_cache(from_config=self.master, to_config=config)
-        return config
+        return config, task
 
     def _is_plain_value(self, override: Override) -> bool:
         """`key=value` that sets a value in the composed config, and nothing else: not a config
@@ -78,8 +92,27 @@ class ComposeCache:
         )
 
 
+class _Base:
+    """One choice of config groups composed: its hydra node, and the rest, which jobs copy."""
+
+    def __init__(self, config: DictConfig) -> None:
+        self.config = config
+        self.hydra = config.hydra
+        self.task = copy.deepcopy(config)
+        with read_write(self.task), open_dict(self.task):
+            del self.task["hydra"]
+
+    def copy(self) -> Tuple[DictConfig, DictConfig]:
+        """A job's whole config, its hydra node not copied but shared (and made its child), and a
+        copy of the task's config."""
+        config = copy.deepcopy(self.config, {id(self.hydra): self.hydra})
+        self.hydra._set_parent(config)
+        return config, copy.deepcopy(self.task)
+
+
 class CachedLauncher(BasicLauncher):
-    """Hydra's basic launcher (jobs one after another, in this process), with cached composes."""
+    """Hydra's basic launcher (jobs one after another, in this process), with cached composes
+    and lean_job's run_job."""
 
     cache: Optional[ComposeCache] = None
 
@@ -94,21 +127,11 @@ class CachedLauncher(BasicLauncher):
         runs: List[JobReturn] = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            sweep_config = self.cache.compose(overrides)
-            with open_dict(sweep_config):
-                sweep_config.hydra.job.id = idx
-                sweep_config.hydra.job.num = idx
-            ret = run_job(
-                hydra_context=self.hydra_context,
-                task_function=self.task_function,
-                config=sweep_config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
-            # A JobReturn holds its job's whole config, and the sweeper keeps every one until the
-            # sweep ends: 0.1 to 0.2 MB a job. The callbacks have seen them by now, and the basic
-            # sweeper reads only the return values, so a long sweep's memory stays flat.
-            ret.cfg = ret.hydra_cfg = None
+            config, task = self.cache.job(overrides, idx)
+            ret = run_job(self.hydra_context, self.task_function, config, task)
+            # The sweeper keeps every JobReturn until the sweep ends, and reads only the return
+            # values; the callbacks have seen the config by now. Kept, a long sweep's memory grows.
+            ret.cfg = None
             runs.append(ret)
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return runs
@@ -125,8 +148,8 @@ class CachedSweeper(BasicSweeper):
             self.launcher.cache = self.cache
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        for overrides in batch:
-            self.cache.compose(overrides)
+        for idx, overrides in enumerate(batch):
+            self.cache.job(overrides, idx)
 
 
 @dataclass
