@@ -7,19 +7,74 @@ Each function takes plain values and writes one PNG.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from PIL import Image
 
 from runner.axes import Axis, Layout
 
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
 DPI = 100
 PNG = {"compress_level": 1}  # fast to write; these are small pictures
+
+
+class _Frame:
+    """A figure drawn in full once, without its moving parts; each picture then copies that
+    picture back and draws only the moving parts over it (matplotlib's blitting). Drawing the
+    axes, ticks and text is most of a small picture's cost, and a sweep's runs share them."""
+
+    def __init__(self, fig: Figure, moving: Sequence[Artist]) -> None:
+        self.fig, self.moving = fig, moving
+        canvas = FigureCanvasAgg(fig)
+        for artist in moving:
+            artist.set_visible(False)
+        canvas.draw()
+        self.background = canvas.copy_from_bbox(fig.bbox)
+        for artist in moving:
+            artist.set_visible(True)
+
+    def save(self, path: Path) -> None:
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for artist in self.moving:
+            self.fig.draw_artist(artist)
+        width, height = canvas.get_width_height()
+        Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(path, **PNG)
+
+
+@functools.lru_cache(maxsize=8)  # about 1 MB each: the few tables of a sweep
+def _decision_frame(
+    inputs: tuple[tuple[float, ...], ...], positive: tuple[bool, ...], low: float, high: float, band: bool
+) -> tuple[_Frame, dict[str, Artist]]:
+    fig = Figure(figsize=(6.0, 4.2), dpi=DPI)
+    ax = fig.add_axes((0.1, 0.11, 0.6, 0.8))  # a fixed layout: one draw, not a second to fit
+    points, targets = np.array(inputs), np.array(positive)
+    ax.scatter(*points[targets].T, marker="o", s=70, color="tab:blue", label="target +", zorder=3)
+    ax.scatter(*points[~targets].T, marker="x", s=70, color="tab:red", label="target −", zorder=3)
+    parts = {
+        "initial": LineCollection([], colors="grey", linestyles="--", label="initial"),
+        "epochs": LineCollection([], colors="black", label="after each epoch"),
+        "last": LineCollection([], colors="black", linewidths=2, label="after the last"),
+    }
+    if band:
+        parts["band"] = LineCollection([], colors="black", linestyles=":", label="band ±θ")
+    for part in parts.values():
+        ax.add_collection(part)
+    ax.set(xlim=(low, high), ylim=(low, high), xlabel="x1", ylabel="x2", aspect="equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+    # the title says how many epochs: a text of the figure's, where the axes' title would be
+    parts["title"] = fig.text(0.4, 0.93, "", ha="center", va="bottom", fontsize="large")
+    return _Frame(fig, list(parts.values())), parts
 
 
 def decision_lines(
@@ -33,82 +88,76 @@ def decision_lines(
 ) -> None:
     """A 2-input table's patterns, and the line w1·x1 + w2·x2 + b = 0 at the start (dashed) and
     after each epoch, faint to strong; with the band activation, the final band ±θ as well."""
-    fig = Figure(figsize=(6.0, 4.2), dpi=DPI)
-    ax = fig.add_axes((0.1, 0.11, 0.6, 0.8))  # a fixed layout: one draw, not a second to fit
-    low, high = inputs.min() - 0.6, inputs.max() + 0.6
-    positive = targets > 0  # +1 of bipolar targets, 1 of binary ones
-    ax.scatter(*inputs[positive].T, marker="o", s=70, color="tab:blue", label="target +", zorder=3)
-    ax.scatter(*inputs[~positive].T, marker="x", s=70, color="tab:red", label="target −", zorder=3)
-
+    low, high = float(inputs.min()) - 0.6, float(inputs.max()) + 0.6
     epochs = len(epoch_bias)
-    shown = sorted({*range(0, epochs, max(1, -(-epochs // MAX_LINES))), epochs - 1})
-    _line(ax, *initial, 0.0, low, high, color="grey", linestyle="--", label="initial")
-    for i in shown:
-        strength = 0.15 + 0.85 * (i + 1) / epochs
-        final = i == epochs - 1
-        _line(
-            ax,
-            epoch_weights[i],
-            epoch_bias[i],
-            0.0,
-            low,
-            high,
-            color="black",
-            alpha=strength,
-            linewidth=2 if final else 1,
-            label=f"after epoch {epochs}" if final else None,
-        )
-    if theta > 0 and epochs:
-        for edge in (-theta, theta):
-            _line(
-                ax,
-                epoch_weights[-1],
-                epoch_bias[-1],
-                edge,
-                low,
-                high,
-                color="black",
-                linestyle=":",
-                label="band ±θ" if edge > 0 else None,
-            )
-    ax.set(
-        xlim=(low, high),
-        ylim=(low, high),
-        xlabel="x1",
-        ylabel="x2",
-        aspect="equal",
-        title=f"Decision line, epoch by epoch ({epochs})",
+    frame, parts = _decision_frame(
+        tuple(map(tuple, inputs.tolist())), tuple((targets > 0).tolist()), low, high, theta > 0 and epochs > 0
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
-    fig.savefig(path, pil_kwargs=PNG)
+    shown = sorted({*range(0, epochs, max(1, -(-epochs // MAX_LINES))), epochs - 1}) if epochs else []
+    parts["initial"].set_segments(_segments([initial], 0.0, low, high))
+    lines = [(epoch_weights[i], epoch_bias[i]) for i in shown]
+    strengths = [0.15 + 0.85 * (i + 1) / epochs for i in shown]
+    earlier = [(line, a) for line, a in zip(lines[:-1], strengths) if _segments([line], 0.0, low, high)]
+    parts["epochs"].set_segments(_segments([line for line, _ in earlier], 0.0, low, high))
+    parts["epochs"].set_color([(0.0, 0.0, 0.0, a) for _, a in earlier])
+    parts["last"].set_segments(_segments(lines[-1:], 0.0, low, high))
+    if "band" in parts:
+        parts["band"].set_segments(
+            [*_segments(lines[-1:], -theta, low, high), *_segments(lines[-1:], theta, low, high)]
+        )
+    parts["title"].set_text(f"Decision line, epoch by epoch ({epochs})")
+    frame.save(path)
 
 
-def _line(ax, weights, bias, level, low, high, **style) -> None:
-    """The points where w1·x1 + w2·x2 + b = level, across the plot; nothing if w = 0."""
-    w1, w2 = weights
-    if w2 != 0:
-        xs = np.array([low, high])
-        ax.plot(xs, (level - bias - w1 * xs) / w2, **style)
-    elif w1 != 0:
-        ax.axvline((level - bias) / w1, **style)
+def _segments(lines, level: float, low: float, high: float) -> list[list[tuple[float, float]]]:
+    """Across the plot, the points where w1·x1 + w2·x2 + b = level, for each (w, b); none for
+    w = 0."""
+    segments = []
+    for (w1, w2), bias in lines:
+        if w2 != 0:
+            segments.append([(low, (level - bias - w1 * low) / w2), (high, (level - bias - w1 * high) / w2)])
+        elif w1 != 0:
+            segments.append([((level - bias) / w1, low), ((level - bias) / w1, high)])
+    return segments
 
 
-def errors_per_epoch(errors: Sequence[int], path: Path) -> None:
-    """Misclassified patterns in each epoch."""
+@functools.lru_cache(maxsize=8)  # a sweep's runs take few epochs counts and error counts
+def _errors_frame(last_epoch: int, most_errors: int) -> tuple[_Frame, Line2D]:
     fig = Figure(figsize=(4.8, 3.2), dpi=DPI)
     ax = fig.add_axes((0.13, 0.16, 0.82, 0.74))
-    epochs = np.arange(1, len(errors) + 1)
-    ax.plot(epochs, errors, marker="o" if len(errors) <= 50 else None, color="tab:red")
+    (line,) = ax.plot([], [], color="tab:red")
     ax.set(
         xlabel="epoch",
         ylabel="errors",
         title="Misclassified patterns per epoch",
-        ylim=(-0.05 * max(max(errors, default=1), 1), None),
+        xlim=(0.5, last_epoch + 0.5),
+        ylim=(-0.05 * most_errors, most_errors * 1.05),
     )
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    fig.savefig(path, pil_kwargs=PNG)
+    return _Frame(fig, [line]), line
+
+
+def errors_per_epoch(errors: Sequence[int], path: Path) -> None:
+    """Misclassified patterns in each epoch. Above 10, the axes end at the next round number,
+    so that a sweep's pictures share a few frames."""
+    frame, line = _errors_frame(_round_up(len(errors)), _round_up(max(max(errors, default=1), 1)))
+    line.set_data(np.arange(1, len(errors) + 1), errors)
+    line.set_marker("o" if len(errors) <= 50 else "")
+    frame.save(path)
+
+
+def _round_up(count: int) -> int:
+    """count up to 10; above, the next of 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, ..."""
+    if count <= 10:
+        return count
+    step = 10
+    while True:
+        for k in (1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+            if count <= k * step:
+                return int(k * step)
+        step *= 10
 
 
 def heatmap(
