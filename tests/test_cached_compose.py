@@ -64,9 +64,17 @@ def test_every_job_gets_the_config_hydra_composes(loader_and_master):
 def test_a_bad_value_fails_as_it_does_in_hydra(loader_and_master):
     loader, master = loader_and_master
     cache = ComposeCache(HydraContext(config_loader=loader, callbacks=None), master)
-    for job in (["gate=or", "lr=abc"], ["gate=or", "nokey=1"], ["gate=nope"], ["~init.low"]):
+    cache.check(["gate=or", "lr=1"])  # checked once; a bad value beside it is still caught
+    for job in (
+        ["gate=or", "lr=abc"],
+        ["gate=or", "nokey=1"],
+        ["gate=nope"],
+        ["~init.low"],
+        ["gate=or", "lr=1", "seed=x"],
+    ):
         with pytest.raises(Exception) as hydras:
             loader.load_sweep_config(master, job)
-        with pytest.raises(type(hydras.value)) as cached:
-            cache.job(job, 0)
-        assert str(cached.value) == str(hydras.value)
+        for cached_compose in (cache.check, lambda job: cache.job(job, 0)):
+            with pytest.raises(type(hydras.value)) as cached:
+                cached_compose(job)
+            assert str(cached.value) == str(hydras.value)

@@ -20,7 +20,7 @@ import copy  # no `from __future__ import annotations`: Hydra's plugin scan runs
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
@@ -45,6 +45,18 @@ class ComposeCache:
         self.master = master_config
         self.parser = OverridesParser.create()
         self.bases: Dict[tuple, _Base] = {}
+        self.parsed: Dict[str, Tuple[Override, bool]] = {}  # jobs share their override strings
+        self.checked: Set[Tuple[tuple, str]] = set()
+
+    def check(self, overrides: Sequence[str]) -> None:
+        """Raise what Hydra's compose would raise for these overrides. A plain value is checked
+        once per choice of config groups: it is set on its own key, whatever else the job sets."""
+        key, values, _ = self._split(overrides)
+        base = self._base(key)
+        unchecked = [o for o in values if (key, o.input_line) not in self.checked]
+        if unchecked:
+            ConfigLoaderImpl._apply_overrides_to_config(unchecked, copy.deepcopy(base.task))
+            self.checked.update((key, o.input_line) for o in unchecked)
 
     def job(self, overrides: Sequence[str], idx: int) -> Tuple[DictConfig, DictConfig]:
         """Job `idx`'s whole config, as `config_loader.load_sweep_config(master_config, overrides)`
@@ -53,14 +65,8 @@ class ComposeCache:
         The whole config shares its hydra node with every job of its choice of config groups: it
         holds this job's values until the next call.
         """
-        parsed = self.parser.parse_overrides(list(overrides))
-        values, structure = [], []
-        for override in parsed:
-            (values if self._is_plain_value(override) else structure).append(override)
-        key = tuple(o.input_line for o in structure)
-        if key not in self.bases:
-            self.bases[key] = _Base(self.loader.load_sweep_config(self.master, list(key)))
-        base = self.bases[key]
+        key, values, parsed = self._split(overrides)
+        base = self._base(key)
         config, task = base.copy()
         for copy_ in (config, task):
             ConfigLoaderImpl._apply_overrides_to_config(values, copy_)
@@ -78,6 +84,24 @@ class ComposeCache:
             job.id = job.num = idx
         OmegaConf.copy_cache(from_config=self.master, to_config=config)
         return config, task
+
+    def _split(self, overrides: Sequence[str]) -> Tuple[tuple, List[Override], List[Override]]:
+        """The job's choice of config groups (its key in `bases`), its plain values, and all of
+        its overrides, parsed."""
+        missing = [line for line in overrides if line not in self.parsed]
+        for override in self.parser.parse_overrides(missing) if missing else ():
+            self.parsed[override.input_line] = (override, self._is_plain_value(override))
+        values, structure, parsed = [], [], []
+        for line in overrides:
+            override, is_value = self.parsed[line]
+            (values if is_value else structure).append(override)
+            parsed.append(override)
+        return tuple(o.input_line for o in structure), values, parsed
+
+    def _base(self, key: tuple) -> "_Base":
+        if key not in self.bases:
+            self.bases[key] = _Base(self.loader.load_sweep_config(self.master, list(key)))
+        return self.bases[key]
 
     def _is_plain_value(self, override: Override) -> bool:
         """`key=value` that sets a value in the composed config, and nothing else: not a config
@@ -148,8 +172,8 @@ class CachedSweeper(BasicSweeper):
             self.launcher.cache = self.cache
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        for idx, overrides in enumerate(batch):
-            self.cache.job(overrides, idx)
+        for overrides in batch:
+            self.cache.check(overrides)
 
 
 @dataclass
