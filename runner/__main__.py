@@ -8,28 +8,16 @@ from types import TracebackType
 
 import hydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from hydra_plugins.perceptron_runner import register
 from runner import signals
 from runner.config import CONF_DIR, unknown_key  # (importing it registers the config's schema)
 from runner.errors import UsageError
+from runner.job import task
 
-
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    from runner.job import job
-
-    try:
-        return job(cfg)
-    except UsageError as err:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            raise  # this job fails, the sweep goes on, and Hydra reports it at the end
-        raise SystemExit(str(err)) from None  # one line on stderr, exit status 1
+# the task is not decorated where it is defined, so that a launcher can pickle it by name
+main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def cli() -> None:

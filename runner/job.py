@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from runner import console, run, signals
 from runner.config import ConfigError
-from runner.errors import out_of_space
+from runner.errors import UsageError, out_of_space
 from runner.sweep import done_before, parent_run, progress, read_plan
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -52,6 +52,17 @@ class Place:
             job_num=hydra.job.num if in_sweep else 0,
             plan=read_plan(sweep_dir) if in_sweep else None,
         )
+
+
+def task(cfg: DictConfig) -> float:
+    """Hydra's task: one job. A bad value ends a single run with its one-line error; in a sweep
+    it fails this job, the sweep goes on, and Hydra reports it at the end."""
+    try:
+        return job(cfg)
+    except UsageError as err:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        raise SystemExit(str(err)) from None  # one line on stderr, exit status 1
 
 
 def job(cfg: DictConfig) -> float:
@@ -144,7 +155,7 @@ def _plot(folder: Path, trained: run.Run, theta: float) -> Path:
 
     folder.mkdir(exist_ok=True)
     result = trained.result
-    plots.errors_per_epoch(result.errors, folder / "errors.png")
+    plots.errors_per_epoch(result.errors, len(trained.targets), folder / "errors.png")
     if trained.inputs.shape[1] == 2:
         plots.decision_lines(
             trained.inputs,

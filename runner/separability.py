@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,8 @@ class Separability:
 
 def analyse(inputs: Sequence[Sequence[float]], targets: Sequence[float]) -> Separability:
     """Targets may be bipolar or binary: the higher level is one class, the lower the other."""
+    from scipy.optimize import nnls  # a third of a second to import: only where a run is analysed
+
     t = np.asarray(targets, dtype=float)
     x = np.hstack([np.asarray(inputs, dtype=float), np.ones((len(t), 1))])
     radius = float(np.linalg.norm(x, axis=1).max())

@@ -24,11 +24,28 @@ from mlflow.entities import RunInfo
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
+from sqlalchemy import event, exc
+from sqlalchemy.pool import Pool
 
 from runner import signals
 from runner.errors import UsageError
 
 log = logging.getLogger("runner")
+
+
+@event.listens_for(Pool, "connect")
+def _owned(dbapi_connection, record) -> None:
+    record.info["pid"] = os.getpid()
+
+
+@event.listens_for(Pool, "checkout")
+def _not_inherited(dbapi_connection, record, proxy) -> None:
+    """A process forked from another (the parallel launcher's workers) opens connections of its
+    own, and leaves its parent's alone: SQLAlchemy's recipe for pools and os.fork()."""
+    if record.info.get("pid", os.getpid()) != os.getpid():
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise exc.DisconnectionError(f"a connection of process {record.info['pid']}")
+
 
 # MLflow retries an unreachable server for minutes by default (7 retries, backoff factor 2,
 # 120 s per request). A run should fail fast instead; a value set by the user still wins.

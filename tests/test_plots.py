@@ -17,7 +17,7 @@ def test_decision_lines_and_errors_of_a_real_run(tmp_path):
     plots.decision_lines(
         inputs, targets, (weights, bias), result.epoch_weights, result.epoch_bias, 0.2, tmp_path / "lines.png"
     )
-    plots.errors_per_epoch(result.errors, tmp_path / "errors.png")
+    plots.errors_per_epoch(result.errors, 4, tmp_path / "errors.png")
     for name in ("lines.png", "errors.png"):
         height, width, _ = imread(tmp_path / name).shape
         assert 250 < height < 600 and 400 < width < 800
@@ -36,7 +36,7 @@ def test_a_vertical_line_and_a_long_run(tmp_path):
         0.0,
         tmp_path / "lines.png",
     )
-    plots.errors_per_epoch([1] * 5000, tmp_path / "errors.png")
+    plots.errors_per_epoch([1] * 5000, 4, tmp_path / "errors.png")
     assert (tmp_path / "lines.png").stat().st_size > 0 and (tmp_path / "errors.png").stat().st_size > 0
 
 

@@ -1,4 +1,5 @@
-"""This project's Hydra plugins: the cached sweeper and launcher (cached_compose.py)."""
+"""This project's Hydra plugins: the cached sweeper and launcher (cached_compose.py), and the
+parallel launcher (parallel.py)."""
 
 
 def register() -> None:
@@ -13,6 +14,7 @@ def register() -> None:
 
     plugins = Plugins.instance()  # scans, once
     from hydra_plugins.perceptron_runner.cached_compose import CachedLauncher, CachedSweeper
+    from hydra_plugins.perceptron_runner.parallel import ParallelLauncher
 
-    for plugin in (CachedSweeper, CachedLauncher):
+    for plugin in (CachedSweeper, CachedLauncher, ParallelLauncher):
         plugins.register(plugin)

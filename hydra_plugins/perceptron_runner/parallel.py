@@ -1,0 +1,186 @@
+"""A launcher that runs a sweep's jobs on several processes at once, each of them warm.
+
+    python -m runner -m ... hydra/launcher=parallel [hydra.launcher.n_jobs=2]
+
+Hydra's joblib launcher composes every job twice in the sweep's process, pickles each whole
+config to a worker and runs it with Hydra's `run_job`: on two cores a sweep of small jobs takes
+as long as on one. Here the sweep's own process is one of the `n_jobs` workers (it is warm at
+once), and the others start once per sweep, each with its own ComposeCache: a job crosses to
+a worker as its override strings and comes back as its JobReturn without its config.
+Jobs go to whichever worker is free, so a slow job holds up no other.
+"""
+
+import logging  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, setup_globals
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+from omegaconf.basecontainer import BaseContainer
+
+from hydra_plugins.perceptron_runner.cached_compose import CachedLauncher, ComposeCache
+from hydra_plugins.perceptron_runner.lean_job import run_job
+
+log = logging.getLogger(__name__)
+
+
+class ParallelLauncher(CachedLauncher):
+    def __init__(self, n_jobs: Optional[int] = None) -> None:
+        super().__init__()
+        self.n_jobs = n_jobs
+        self.pool: Optional[ProcessPoolExecutor] = None
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        workers = min(self.n_jobs or os.cpu_count() or 1, len(job_overrides))
+        if workers <= 1:
+            return super().launch(job_overrides, initial_job_idx)
+        setup_globals()
+        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
+        if self.cache is None:
+            self.cache = ComposeCache(self.hydra_context, self.config)
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        log.info(f"Launching {len(job_overrides)} jobs on {workers} processes")
+        if self.pool is None:  # kept for the sweep's next batch (a search launches a batch at a time)
+            self.pool = self._start(workers - 1)
+        jobs = _Jobs(enumerate(job_overrides, start=initial_job_idx))
+        feeders = [
+            threading.Thread(target=jobs.feed, args=(self.pool,), daemon=True) for _ in range(workers - 1)
+        ]
+        for feeder in feeders:
+            feeder.start()
+        try:
+            for idx, overrides in jobs:
+                config, task = self.cache.job(overrides, idx)
+                jobs.done(idx, _without_config(run_job(self.hydra_context, self.task_function, config, task)))
+                configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+            for feeder in feeders:
+                feeder.join()
+        except BaseException:
+            jobs.stop()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+            raise
+        return jobs.returns()
+
+    def _start(self, workers: int) -> ProcessPoolExecutor:
+        """Workers forked from this process, warm: its imports, its compose cache and Hydra's
+        state are theirs at once. They are forked here, from the main thread, before any job or
+        thread of the launcher runs; elsewhere than Linux they are spawned."""
+        fork = sys.platform == "linux"
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
+            initializer=_start_worker,
+            initargs=(self.hydra_context, self.config, self.task_function, None if fork else _singletons()),
+        )
+        for stream in (sys.stdout, sys.stderr):  # what is buffered here is written once, from here
+            stream.flush()
+        pool.submit(int).result()  # forks them all, now (spawns only one)
+        return pool
+
+
+class _Jobs:
+    """The jobs of a batch, handed out one at a time to this process and to the feeders, which
+    each keep one worker busy. A worker's error that is not a job's failure (an interrupt, or
+    SystemExit: the disk is full) stops the handing out, and is raised in this process."""
+
+    def __init__(self, jobs: Iterator[Tuple[int, Sequence[str]]]) -> None:
+        self.jobs, self.lock = jobs, threading.Lock()
+        self.results: Dict[int, JobReturn] = {}
+        self.error: Optional[BaseException] = None
+
+    def __iter__(self) -> "_Jobs":
+        return self
+
+    def __next__(self) -> Tuple[int, Sequence[str]]:
+        with self.lock:
+            if self.error is not None:
+                raise self.error
+            return next(self.jobs)
+
+    def done(self, idx: int, ret: JobReturn) -> None:
+        self.results[idx] = ret
+
+    def stop(self, error: Optional[BaseException] = None) -> None:
+        with self.lock:
+            self.error = self.error or error or KeyboardInterrupt()
+            self.jobs = iter(())
+
+    def feed(self, pool: ProcessPoolExecutor) -> None:
+        try:
+            for idx, overrides in self:
+                self.done(idx, pool.submit(_run, idx, list(overrides)).result())
+        except BaseException as err:  # raised again in the sweep's process, by __next__
+            if not isinstance(err, StopIteration):
+                self.stop(err)
+
+    def returns(self) -> List[JobReturn]:
+        if self.error is not None:
+            raise self.error
+        return [self.results[idx] for idx in sorted(self.results)]
+
+
+def _without_config(ret: JobReturn) -> JobReturn:
+    """The sweeper keeps every JobReturn until the sweep ends and reads only the return values;
+    the callbacks have seen the config by now."""
+    ret.cfg = None
+    return ret
+
+
+def _singletons() -> Dict[str, Any]:
+    """Hydra's singletons, as its joblib launcher hands them to a job, but without OmegaConf's
+    resolvers, which are closures that only cloudpickle pickles: a worker has its own."""
+    return {**Singleton.get_state(), "omegaconf_resolvers": None}
+
+
+_worker: Optional[Tuple[HydraContext, ComposeCache, TaskFunction]] = None
+
+
+def _start_worker(
+    hydra_context: HydraContext,
+    config: DictConfig,
+    task_function: TaskFunction,
+    singletons: Optional[Dict[Any, Any]],
+) -> None:
+    """A worker's start: Hydra's state as the sweep's process has it, and a cache of its own.
+
+    Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it stops
+    handing out jobs, and a worker ends the job it has, then exits.
+    """
+    global _worker
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    if singletons is None:  # forked: a thread of the parent may have held the console's lock
+        sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
+        sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
+    else:  # spawned
+        Singleton.set_state({**singletons, "omegaconf_resolvers": BaseContainer._resolvers})
+        setup_globals()
+    _worker = (hydra_context, ComposeCache(hydra_context, config), task_function)
+
+
+def _run(idx: int, overrides: List[str]) -> JobReturn:
+    assert _worker is not None
+    hydra_context, cache, task_function = _worker
+    config, task = cache.job(overrides, idx)
+    return _without_config(run_job(hydra_context, task_function, config, task))
+
+
+@dataclass
+class ParallelLauncherConf:
+    _target_: str = "hydra_plugins.perceptron_runner.parallel.ParallelLauncher"
+    n_jobs: Optional[int] = None  # processes at once, this one included; null: one per core
+
+
+ConfigStore.instance().store(
+    group="hydra/launcher", name="parallel", node=ParallelLauncherConf, provider="perceptron-runner"
+)
