@@ -1,20 +1,24 @@
-"""Where a user's time goes, measured on this machine and printed as ratios.
+"""Where a user's time goes, measured on this machine and printed as ratios beside their targets.
 
-    python benchmarks/run.py [--jobs 200] [--big 1000]
+    python benchmarks/run.py [--jobs 1000] [--parallel 400] [--repeat 5]
 
-1. one run, `python -m runner gate=or lr=1`, against the import floor
-   (`python -c "import numpy, pandas, hydra, mlflow"`);
-2. a sweep of N jobs (gates × lr × seed), per job, against the per-job floor: bare Hydra running a
-   task that does nothing over the same config tree, plus MLflow's smallest complete run;
-3. the same sweep with Hydra's joblib launcher and 2 workers, against the basic launcher
-   (skipped when hydra-joblib-launcher is not installed);
-5. a 1,000-job sweep, each job its own MLflow run under the sweep's parent: its wall time, and
-   its peak memory (RSS) after a tenth of its time and at its end (flat: no growth per job);
-4. the core: epochs per second of the perceptron rule on 65,536 rows of 16 bipolar inputs,
-   against scikit-learn's Perceptron with the textbook-equivalent settings, checking that both
-   reach the same weights after the same number of epochs.
+Each figure is measured beside its reference in the same run, each sweep in a folder (and store)
+of its own; the store is sqlite, made by the runner as a user's first command makes it.
 
-Each run appends its figures, with the date and the commit, to benchmarks/results.csv.
+1. a 1,000-job sweep (`-m gate=or,and,nand,nor lr=0.1,0.5,1,2,5 seed=range(0,50)`, plots on),
+   per job, against stock Hydra's per job (its basic sweeper and launcher running a task that
+   does nothing over the same configs: benchmarks/noop.py), and against MLflow's smallest
+   complete run (benchmarks/floor.py: create, one log_batch, end; warm, 200 in a row);
+2. the same sweep with plots=false, against that smallest run;
+3. 400 of those jobs on 2 processes (hydra/launcher=parallel, and Hydra's joblib launcher when
+   installed), against the default launcher on the same 400;
+4. one run, `python -m runner gate=or lr=1`, against the bare floor: a process that imports
+   numpy, pandas, hydra and mlflow and logs that smallest run to the same store (median of 5);
+5. the sweep's memory: its process's RSS after job 100 and after job 1,000;
+6. the core: the perceptron rule on 65,536 rows of 16 bipolar inputs against scikit-learn's
+   Perceptron with the same settings, both reaching the same weights after the same epochs.
+
+Appends the figures, with the date and the commit, to benchmarks/results.csv.
 """
 
 from __future__ import annotations
@@ -35,80 +39,61 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.csv"
-COLUMNS = [
-    "date",
-    "commit",
-    "jobs",
-    "import_floor_s",
-    "single_run_s",
-    "sweep_per_job_s",
-    "hydra_per_job_s",
-    "mlflow_run_s",
-    "joblib2_per_job_s",
-    "core_s",
-    "sklearn_s",
-    "core_epochs",
-    "big_jobs",
-    "big_sweep_s",
-    "big_rss_early_mb",
-    "big_rss_peak_mb",
-]
-GATES = "or,and,nand,nor"
-LRS = [0.1, 0.25, 0.5, 1, 2]
+PY = sys.executable
+LEAN = ["plots=false"]
 
 
-def wall(args: list[str], cwd: Path, repeat: int = 1) -> float:
-    """The median wall time of a command, in seconds; it must succeed."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(args, cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def sweep_args(jobs: int) -> list[str]:
+    """The issue's default sweep: 4 gates × 5 learning rates × jobs/20 seeds."""
+    return ["-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", f"seed=range(0,{max(1, jobs // 20)})"]
 
 
-def sweep_overrides(jobs: int) -> list[str]:
-    seeds = max(1, jobs // (4 * len(LRS)))
-    return [f"gate={GATES}", "lr=" + ",".join(map(str, LRS)), "seed=" + ",".join(map(str, range(seeds)))]
+def fresh(parent: Path, name: str) -> Path:
+    """A folder whose store the runner makes, as a user's first command does."""
+    folder = parent / name
+    folder.mkdir()
+    subprocess.run(
+        [PY, "-m", "runner", "gate=or", "lr=1", "plots=false"], cwd=folder, check=True, capture_output=True
+    )
+    return folder
 
 
-def sweep_memory(args: list[str], cwd: Path) -> tuple[float, float, float]:
-    """Wall time of a sweep, and its process's resident memory (MB): the peak over the first
-    tenth of its time, and the peak over all of it. Read from /proc (Linux)."""
+def wall(args: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def sweep_with_memory(args: list[str], cwd: Path, marks: tuple[int, ...]) -> tuple[float, dict[int, float]]:
+    """Wall time of a sweep, and its process's RSS (MB) when its progress file first counts
+    each of `marks` jobs ended. Read from /proc (Linux)."""
     start = time.perf_counter()
     process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    samples = []
+    rss: dict[int, float] = {}
     while process.poll() is None:
-        try:
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
-            samples.append((time.perf_counter() - start, kb / 1024))
-        except (OSError, StopIteration):
-            pass
-        time.sleep(0.25)
-    total = time.perf_counter() - start
+        done = sum(len(p.read_bytes().splitlines()) for p in cwd.glob("outputs/multirun/*/*/progress.log"))
+        for mark in marks:
+            if mark not in rss and done >= mark:
+                try:
+                    status = Path(f"/proc/{process.pid}/status").read_text()
+                except OSError:
+                    break
+                kb = next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]
+                rss[mark] = int(kb) / 1024
+        time.sleep(0.05)
     if process.returncode:
         raise SystemExit(f"{' '.join(args)} failed")
-    early = max(mb for t, mb in samples if t <= total / 10)
-    return total, early, max(mb for _, mb in samples)
+    return time.perf_counter() - start, rss
 
 
-def smallest_mlflow_run(folder: Path, runs: int = 30) -> float:
-    """Seconds for MLflow's smallest complete run on sqlite: create, one batch, one artifact, end."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'floor.db'}")
-    experiment = client.create_experiment("floor", artifact_location=(folder / "art").as_uri())
-    artifact = folder / "a.csv"
-    artifact.write_text("x\n1\n")
-    start = time.perf_counter()
-    for _ in range(runs):
-        run_id = client.create_run(experiment).info.run_id
-        client.log_batch(run_id, metrics=[Metric("m", 1.0, 0, 0)], params=[Param("p", "1")])
-        client.log_artifact(run_id, str(artifact))
-        client.set_terminated(run_id, "FINISHED")
-    return (time.perf_counter() - start) / runs
+def mlflow_floor(folder: Path, runs: int) -> float:
+    out = subprocess.run(
+        [PY, str(HERE / "floor.py"), f"sqlite:///{folder / 'outputs' / 'mlflow.db'}", str(runs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.split()[-1])
 
 
 def core_versus_sklearn() -> tuple[float, float, int]:
@@ -146,88 +131,108 @@ def core_versus_sklearn() -> tuple[float, float, int]:
     return ours_s, theirs_s, ours.epochs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=200, help="jobs in the sweep (default 200)")
-    parser.add_argument(
-        "--big", type=int, default=1000, help="jobs in the big sweep (default 1000; 0 skips it)"
-    )
-    options = parser.parse_args()
-    jobs = options.jobs
-    py = sys.executable
-    figures: dict[str, float | str] = {}
+def measure(jobs: int, parallel: int, repeat: int) -> dict[str, float]:
+    f: dict[str, float] = {"jobs": jobs, "parallel_jobs": parallel}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        wall([py, "-m", "runner", "gate=or", "lr=1"], folder)  # creates the store
-        figures["import_floor_s"] = wall([py, "-c", "import numpy, pandas, hydra, mlflow"], folder, 3)
-        figures["single_run_s"] = wall([py, "-m", "runner", "gate=or", "lr=1"], folder, 3)
+        root = Path(tmp)
+        floor_dir = fresh(root, "floor")
+        f["mlflow_run_s"] = mlflow_floor(floor_dir, 200)
 
-        overrides = sweep_overrides(jobs)
-        n = 4 * len(LRS) * max(1, jobs // (4 * len(LRS)))
-        figures["jobs"] = n
-        figures["sweep_per_job_s"] = wall([py, "-m", "runner", "-m", *overrides], folder) / n
-        # the floor is Hydra's own basic sweeper and launcher, not this project's cached ones
-        noop = [
-            py,
-            str(HERE / "noop.py"),
-            "-m",
-            *overrides,
-            "~hydra.callbacks.mlflow_sweep",
-            "hydra/sweeper=basic",
-            "hydra/launcher=basic",
-        ]
-        figures["hydra_per_job_s"] = wall(noop, folder) / n
-        figures["mlflow_run_s"] = smallest_mlflow_run(folder)
+        big = sweep_args(jobs)
+        f["sweep_s"], rss = sweep_with_memory([PY, "-m", "runner", *big], fresh(root, "sweep"), (100, jobs))
+        f["rss_100_mb"], f["rss_last_mb"] = rss.get(100, float("nan")), rss.get(jobs, float("nan"))
+        f["lean_sweep_s"] = wall([PY, "-m", "runner", *big, *LEAN], fresh(root, "lean"))
+        stock = [PY, str(HERE / "noop.py"), *big, "~hydra.callbacks.mlflow_sweep"]
+        f["hydra_noop_s"] = wall([*stock, "hydra/sweeper=basic", "hydra/launcher=basic"], fresh(root, "noop"))
+
+        some = sweep_args(parallel)
+        f["default_400_s"] = wall([PY, "-m", "runner", *some], fresh(root, "default"))
+        two = ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
+        f["parallel_400_s"] = wall([PY, "-m", "runner", *some, *two], fresh(root, "parallel"))
         if importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher"):
             joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
-            figures["joblib2_per_job_s"] = wall([py, "-m", "runner", "-m", *overrides, *joblib], folder) / n
-        if options.big:
-            big = sweep_overrides(options.big)
-            figures["big_jobs"] = 4 * len(LRS) * max(1, options.big // (4 * len(LRS)))
-            figures["big_sweep_s"], figures["big_rss_early_mb"], figures["big_rss_peak_mb"] = sweep_memory(
-                [py, "-m", "runner", "-m", *big], folder
-            )
-        figures["core_s"], figures["sklearn_s"], figures["core_epochs"] = core_versus_sklearn()
+            f["joblib_400_s"] = wall([PY, "-m", "runner", *some, *joblib], fresh(root, "joblib"))
 
-    floor = figures["hydra_per_job_s"] + figures["mlflow_run_s"]
+        single = fresh(root, "single")
+        floors, runs = [], []
+        for _ in range(repeat):  # side by side, one after the other
+            start = time.perf_counter()
+            mlflow_floor(single, 1)
+            floors.append(time.perf_counter() - start)
+            runs.append(wall([PY, "-m", "runner", "gate=or", "lr=1"], single))
+        f["bare_floor_s"], f["single_run_s"] = statistics.median(floors), statistics.median(runs)
+    f["core_s"], f["sklearn_s"], f["core_epochs"] = core_versus_sklearn()
+    return f
+
+
+def report(f: dict[str, float]) -> list[tuple[str, float, str, bool]]:
+    """(figure, ratio, target, met) for each target."""
+    n, p = f["jobs"], f["parallel_jobs"]
+    per_job, lean, noop = f["sweep_s"] / n, f["lean_sweep_s"] / n, f["hydra_noop_s"] / n
+    floor = f["mlflow_run_s"]
     rows = [
-        ("1. single run ÷ import floor", figures["single_run_s"], figures["import_floor_s"]),
-        ("2. sweep per job ÷ (bare Hydra + smallest MLflow run)", figures["sweep_per_job_s"], floor),
-        ("4. core ÷ scikit-learn (same epochs, same weights)", figures["core_s"], figures["sklearn_s"]),
+        (f"1a. {n:.0f}-job sweep, per job ÷ stock Hydra's no-op per job", per_job / noop, 0.5),
+        ("1b.   the same ÷ MLflow's smallest complete run", per_job / floor, 4.0),
+        ("2.  the same with plots=false ÷ MLflow's smallest run", lean / floor, 2.0),
+        (
+            f"3.  {p:.0f} jobs, parallel n_jobs=2 ÷ default launcher",
+            f["parallel_400_s"] / f["default_400_s"],
+            0.6,
+        ),
+        ("4.  one run ÷ the bare floor process", f["single_run_s"] / f["bare_floor_s"], 1.15),
     ]
-    if "joblib2_per_job_s" in figures:
-        rows.insert(
-            2,
-            (
-                "3. sweep, joblib 2 workers ÷ basic launcher",
-                figures["joblib2_per_job_s"],
-                figures["sweep_per_job_s"],
-            ),
-        )
-    print(f"{n}-job sweep; core: {figures['core_epochs']} epochs on 65,536 rows × 16 inputs")
-    for label, ours, reference in rows:
-        print(f"{label:<58} {ours / reference:6.2f}   ({ours:.4f} s vs {reference:.4f} s)")
-    if "big_jobs" in figures:
-        print(
-            f"5. {figures['big_jobs']}-job sweep: {figures['big_sweep_s']:.1f} s; peak RSS "
-            f"{figures['big_rss_early_mb']:.0f} MB over its first tenth, "
-            f"{figures['big_rss_peak_mb']:.0f} MB in all"
-        )
-    print(
-        f"   runner's own cost per sweep job beyond that floor: {figures['sweep_per_job_s'] - floor:.4f} s "
-        f"({(figures['sweep_per_job_s'] - floor) / floor:.0%} of the floor)"
-    )
+    out = [(label, ratio, f"≤ {target:g}", ratio <= target) for label, ratio, target in rows]
+    growth = f["rss_last_mb"] - f["rss_100_mb"]
+    out.append((f"5.  RSS after job {n:.0f} − after job 100 (MB)", growth, "≤ 20", growth <= 20))
+    return out
 
+
+def append(f: dict[str, float]) -> None:
+    """Add a row to results.csv; a new column widens the file, old rows keep their figures."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
     ).stdout.strip()
-    record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": commit, **figures}
-    new = not RESULTS.exists()
-    with RESULTS.open("a", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")
-        if new:
-            writer.writeheader()
-        writer.writerow(record)
+    row = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "commit": commit, **f}
+    rows, columns = [], list(row)
+    if RESULTS.exists():
+        with RESULTS.open(newline="") as old:
+            reader = csv.DictReader(old)
+            rows = list(reader)
+            columns = list(reader.fieldnames or []) + [c for c in row if c not in (reader.fieldnames or [])]
+    with RESULTS.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows([*rows, row])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000, help="jobs in the big sweeps (default 1000)")
+    parser.add_argument("--parallel", type=int, default=400, help="jobs in the launcher comparison (400)")
+    parser.add_argument("--repeat", type=int, default=5, help="single runs and floors, for the median (5)")
+    options = parser.parse_args()
+    f = measure(20 * max(1, options.jobs // 20), 20 * max(1, options.parallel // 20), options.repeat)
+    n = f["jobs"]
+    print(f"{'figure':<62} {'ratio':>7}  target  met")
+    for label, ratio, target, met in report(f):
+        print(f"{label:<62} {ratio:7.2f}  {target:<6}  {'yes' if met else 'NO'}")
+    ms = {k: f[k] / n * 1000 for k in ("sweep_s", "lean_sweep_s", "hydra_noop_s")}
+    print(
+        f"\nper job: sweep {ms['sweep_s']:.1f} ms, plots=false {ms['lean_sweep_s']:.1f} ms, stock Hydra "
+        f"no-op {ms['hydra_noop_s']:.1f} ms, MLflow's smallest run {f['mlflow_run_s'] * 1000:.1f} ms"
+    )
+    joblib = f", joblib {f['joblib_400_s']:.1f} s" if "joblib_400_s" in f else ""
+    print(
+        f"{f['parallel_jobs']:.0f} jobs: default {f['default_400_s']:.1f} s, "
+        f"parallel {f['parallel_400_s']:.1f} s{joblib}"
+    )
+    print(f"one run {f['single_run_s']:.2f} s, bare floor {f['bare_floor_s']:.2f} s")
+    print(f"RSS {f['rss_100_mb']:.0f} MB after job 100, {f['rss_last_mb']:.0f} MB after job {n:.0f}")
+    print(
+        f"core {f['core_s']:.3f} s vs scikit-learn {f['sklearn_s']:.3f} s "
+        f"({f['core_epochs']:.0f} epochs, same weights)"
+    )
+    append(f)
     print(f"appended to {RESULTS.relative_to(HERE.parent)}")
 
 

@@ -175,6 +175,90 @@ def test_200_jobs_in_4_joblib_workers_on_a_fresh_sqlite_store(tmp_path):
     assert "[200/200 " in proc.stdout
 
 
+def test_200_jobs_on_the_parallel_launcher_with_plots_and_configs(tmp_path):
+    """The sweep's process and a forked worker: every run whole (its PNGs and Hydra's config
+    among its artifacts), each job's own config in its folder, one sweep folder."""
+    proc = run_cli(
+        "-m", *GRID_200, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", cwd=tmp_path, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    uri = f"sqlite:///{tmp_path}/outputs/mlflow.db"
+    _, children = check_sweep(uri, 200, proc.stdout + proc.stderr)
+    assert len({r.data.tags["runner.pid"] for r in children}) == 2  # both processes ran jobs
+    client = MlflowClient(uri)
+    for run in children[::37]:
+        paths = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"trace.csv", "trace.json", "gate.csv", "hydra", "plots"} <= paths
+        assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
+            "plots/errors.png",
+            "plots/decision_lines.png",
+        }
+    (sweep_dir,) = tmp_path.glob("outputs/multirun/*/*")
+    for run in children[::37]:
+        job = sweep_dir / run.data.tags["hydra.job.num"]
+        overrides = (job / ".hydra" / "overrides.yaml").read_text()
+        assert f"- gate={run.data.params['gate']}" in overrides
+        assert f"num: {run.data.tags['hydra.job.num']}\n" in (job / ".hydra" / "hydra.yaml").read_text()
+    assert "[200/200 " in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.fixture
+def ray_cluster():
+    """A Ray cluster on this machine, as one is started by hand: `ray start --head`, and a second
+    node joined to it with `ray start --address=...`, one CPU each; yields the head's address.
+    Its processes are told apart from any other Ray's by their temp folder, and stopped."""
+    ray = Path(sys.executable).with_name("ray")
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths are limited
+    address = f"127.0.0.1:{free_port()}"
+    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    try:
+        subprocess.run(
+            [
+                str(ray),
+                "start",
+                "--head",
+                f"--port={address.split(':')[1]}",
+                f"--temp-dir={temp}",
+                "--include-dashboard=false",
+                *common,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        subprocess.run(
+            [str(ray), "start", f"--address={address}", *common], check=True, capture_output=True, timeout=180
+        )
+        yield address
+    finally:
+        for status in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if str(temp).encode() in status.read_bytes():
+                    os.kill(int(status.parent.name), 9)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_sweep_on_a_ray_cluster_started_by_hand(tmp_path, ray_cluster):
+    """hydra/launcher=ray_local joins a running cluster by its address: every run reaches the
+    store (sqlite, on this machine, which both nodes share)."""
+    proc = run_cli(
+        "-m",
+        "gate=or,and,nand,nor",
+        "lr=0.5,1",
+        "seed=0,1",
+        *LEAN,
+        "hydra/launcher=ray_local",
+        f"hydra.launcher.ray.init.address={ray_cluster}",
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_sweep(f"sqlite:///{tmp_path}/outputs/mlflow.db", 16, proc.stdout + proc.stderr)
+    assert "[16/16 " in proc.stdout
+
+
 def test_200_jobs_in_4_joblib_workers_through_an_http_tracking_server(tmp_path, mlflow_server):
     url = mlflow_server(f"sqlite:///{tmp_path}/server.db")
     proc = run_cli(
@@ -211,7 +295,7 @@ def test_the_same_job_writes_the_same_trace_on_every_launcher(tmp_path, new_stor
     only): byte-identical trace.csv files."""
     sweep = ["-m", "gate=or,xor", "order=shuffle", "max_epochs=5", *LEAN]
     traces = {}
-    for launcher in ("basic", "cached", "joblib", "ray_local"):
+    for launcher in ("basic", "cached", "parallel", "joblib", "ray_local"):
         folder = tmp_path / launcher
         uri = new_store(folder / "outputs" / "mlflow.db")
         proc = run_cli(*sweep, f"hydra/launcher={launcher}", cwd=folder, timeout=300)
@@ -219,7 +303,9 @@ def test_the_same_job_writes_the_same_trace_on_every_launcher(tmp_path, new_stor
         check_sweep(uri, 2, proc.stdout + proc.stderr)
         traces[launcher] = [p.read_bytes() for p in sorted(folder.glob("outputs/multirun/*/*/*/trace.csv"))]
     assert len(traces["basic"]) == 2
-    assert traces["cached"] == traces["joblib"] == traces["ray_local"] == traces["basic"]
+    assert (
+        traces["cached"] == traces["parallel"] == traces["joblib"] == traces["ray_local"] == traces["basic"]
+    )
 
 
 def test_the_optuna_preset_minimises_epochs_with_a_run_per_trial(tmp_path):
@@ -247,7 +333,7 @@ def test_the_optuna_preset_minimises_epochs_with_a_run_per_trial(tmp_path):
     assert "## best trials first" in parent.data.tags["mlflow.note.content"]
 
 
-@pytest.mark.parametrize("launcher", ["cached", "joblib", "ray_local"])
+@pytest.mark.parametrize("launcher", ["cached", "parallel", "joblib", "ray_local"])
 def test_a_bad_point_fails_alone_and_the_console_reads_the_same_on_every_launcher(
     tmp_path, new_store, launcher
 ):
