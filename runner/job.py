@@ -12,13 +12,16 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from runner import console, run, signals
+from runner import aside, console, run, signals
+from runner.aside import Aside
 from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
+from runner.perceptron import TrainResult
 from runner.sweep import done_before, parent_run, progress, read_plan
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -78,16 +81,25 @@ def job(cfg: DictConfig) -> float:
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
             _progress(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept")
             return 0.0  # what a grid sweeper ignores; a search cannot resume
+    beside = None if in_sweep else aside.start()  # a single run's other core
     try:
-        trained = run.train(cfg)
+        return _train_and_record(cfg, place, fingerprint, beside)
+    finally:
+        if beside is not None:
+            beside.close()
+
+
+def _train_and_record(cfg: DictConfig, place: Place, fingerprint: str | None, beside: Aside | None) -> float:
+    try:
+        trained = run.train(cfg, beside)
     except Exception as err:
         _stop_if_interrupted()
-        if in_sweep:
+        if place.in_sweep:
             _record_failure(cfg, place, err, fingerprint)
         raise
-    _print(trained, in_sweep)
+    _print(trained, place.in_sweep)
     try:
-        _record(cfg, place, trained, fingerprint)
+        _record(cfg, place, trained, fingerprint, beside)
     except Exception as err:
         _stop_if_interrupted()  # an interrupt that some code turned into another error
         full = out_of_space(err)
@@ -123,21 +135,28 @@ def _print(trained: run.Run, in_sweep: bool) -> None:
     log.log(detail, "\n" + console.epoch_tables(trained.result) + "\n")
     if not in_sweep:
         log.info(console.outcome(trained.result))
-    log.log(detail, console.separability(trained.table))
 
 
-def _record(cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | None) -> None:
-    """Log the run to MLflow, and say where to look."""
+def _record(
+    cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | None, beside: Aside | None
+) -> None:
+    """Log the run to MLflow, and say where to look. The PNGs are drawn beside the run, if it
+    can, while it opens the store."""
+    out_dir = place.output_dir
+    args = (out_dir / "plots", trained.inputs, trained.targets, trained.weights, trained.bias, trained.result)
+    drawn = None
+    if cfg.plots:
+        drawn = (beside.submit if beside else aside.done)(_plot, *args, cfg.activation.theta or 0.0)
+
     from runner import tracking  # mlflow is imported once the config is known to be good
 
-    out_dir = place.output_dir
+    store, experiment, tags = _destination(cfg, place, fingerprint)
+    log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.table))
     artifacts = tracking.write_tables(trained, out_dir)
     if place.saved_config is not None:
         artifacts.append(place.saved_config)
-    if cfg.plots:
-        artifacts.append(_plot(out_dir / "plots", trained, cfg.activation.theta or 0.0))
-
-    store, experiment, tags = _destination(cfg, place, fingerprint)
+    if drawn is not None:
+        artifacts.append(drawn.result())
     name = run.name(cfg, place.task)
     run_id = tracking.record_training(
         store, experiment, name, tags, run.params(cfg, trained), trained, artifacts
@@ -149,18 +168,25 @@ def _record(cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | 
             log.info(line)
 
 
-def _plot(folder: Path, trained: run.Run, theta: float) -> Path:
+def _plot(
+    folder: Path,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    bias: float,
+    result: TrainResult,
+    theta: float,
+) -> Path:
     """The run's PNGs: errors per epoch, and for a 2-input table its decision lines."""
     from runner import plots  # matplotlib is imported only by runs that draw
 
     folder.mkdir(exist_ok=True)
-    result = trained.result
-    plots.errors_per_epoch(result.errors, len(trained.targets), folder / "errors.png")
-    if trained.inputs.shape[1] == 2:
+    plots.errors_per_epoch(result.errors, len(targets), folder / "errors.png")
+    if inputs.shape[1] == 2:
         plots.decision_lines(
-            trained.inputs,
-            trained.targets,
-            (trained.weights, trained.bias),
+            inputs,
+            targets,
+            (weights, bias),
             result.epoch_weights,
             result.epoch_bias,
             theta,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from runner import perceptron, separability
+from runner.aside import Aside, done
 from runner.config import validate
 from runner.console import number
 
@@ -30,7 +32,12 @@ class Run:
     bias: float
     setup: perceptron.Setup  # how it was trained: lr, rule, activation, ...
     result: perceptron.TrainResult
-    table: separability.Separability
+    analysis: Future[separability.Separability]  # done already, or beside the run (runner.aside)
+
+    @property
+    def table(self) -> separability.Separability:
+        """Whether the table is separable, and what the convergence theorem promises."""
+        return self.analysis.result()
 
     def truth_table(self) -> pd.DataFrame:
         """The patterns and targets as one table: X1..Xn, T."""
@@ -45,8 +52,9 @@ class Run:
         return float(r.epochs if r.converged else self.setup.max_epochs + 1)
 
 
-def train(cfg: DictConfig) -> Run:
-    """Validate the config (ConfigError names the first bad key), then train."""
+def train(cfg: DictConfig, beside: Aside | None = None) -> Run:
+    """Validate the config (ConfigError names the first bad key), then train; the table's
+    analysis is done in line, or `beside` the run."""
     inputs, targets = validate(cfg)
     init, rule, activation = cfg.init, cfg.rule, cfg.activation
     weights, bias = perceptron.initial_parameters(
@@ -65,7 +73,8 @@ def train(cfg: DictConfig) -> Run:
         max_trace_rows=cfg.max_trace_rows,
     )
     result = perceptron.train(inputs, targets, weights, bias, setup)
-    return Run(inputs, targets, weights, bias, setup, result, separability.analyse(inputs, targets))
+    analysis = (beside.submit if beside else done)(separability.analyse, inputs, targets)
+    return Run(inputs, targets, weights, bias, setup, result, analysis)
 
 
 def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
