@@ -283,3 +283,27 @@ def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
     title = "epochs (mean ± sd over seeds)" if seeds_per_cell > 1 else "epochs"
     assert f"## {title}\n" in note
     assert note.count("### ") == (0 if panels == 1 else 3 * panels)  # a table per panel, for each of 3 tables
+
+
+def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(tmp_path, new_store):
+    """hydra/launcher=parallel: the sweep's process and a forked worker share the jobs; every
+    run is whole, the progress lines come in order before the summary, and nothing is left
+    RUNNING."""
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    sweep = ["-m", "gate=or,and", "lr=0.5,1,2", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
+    proc = run_cli(*sweep, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    runs = client.search_runs([experiment])
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(children) == 6 and {r.info.status for r in runs} == {"FINISHED"}
+    assert len({r.data.tags["runner.pid"] for r in children}) == 2
+    for run in children:
+        assert {a.path for a in client.list_artifacts(run.info.run_id, "plots")} == {
+            "plots/errors.png",
+            "plots/decision_lines.png",
+        }
+    assert re.findall(r"^\[(\d)/6 ", proc.stdout, re.M) == ["1", "2", "3", "4", "5", "6"]
+    assert proc.stdout.rindex("/6 ") < proc.stdout.index("sweep: gate×lr, 6 runs, ")
+    assert "Traceback" not in proc.stderr

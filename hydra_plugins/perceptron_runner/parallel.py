@@ -49,9 +49,12 @@ class ParallelLauncher(CachedLauncher):
             self.cache = ComposeCache(self.hydra_context, self.config)
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         log.info(f"Launching {len(job_overrides)} jobs on {workers} processes")
-        if self.pool is None:  # kept for the sweep's next batch (a search launches a batch at a time)
-            self.pool = self._start(workers - 1)
         jobs = _Jobs(enumerate(job_overrides, start=initial_job_idx))
+        if self.pool is None:  # kept for the sweep's next batch (a search launches a batch at a time)
+            # the first job here, first: the workers forked after it have what it imported
+            # and drew (scipy, matplotlib, the PNG frames), instead of doing it again each
+            self._run_here(*next(jobs), jobs)
+            self.pool = self._start(workers - 1)
         feeders = [
             threading.Thread(target=jobs.feed, args=(self.pool,), daemon=True) for _ in range(workers - 1)
         ]
@@ -59,9 +62,7 @@ class ParallelLauncher(CachedLauncher):
             feeder.start()
         try:
             for idx, overrides in jobs:
-                config, task = self.cache.job(overrides, idx)
-                jobs.done(idx, _without_config(run_job(self.hydra_context, self.task_function, config, task)))
-                configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+                self._run_here(idx, overrides, jobs)
             for feeder in feeders:
                 feeder.join()
         except BaseException:
@@ -71,16 +72,28 @@ class ParallelLauncher(CachedLauncher):
             raise
         return jobs.returns()
 
+    def _run_here(self, idx: int, overrides: Sequence[str], jobs: "_Jobs") -> None:
+        assert self.cache is not None and self.hydra_context is not None and self.config is not None
+        config, task = self.cache.job(overrides, idx)
+        jobs.done(idx, _without_config(run_job(self.hydra_context, self.task_function, config, task)))
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+
     def _start(self, workers: int) -> ProcessPoolExecutor:
         """Workers forked from this process, warm: its imports, its compose cache and Hydra's
-        state are theirs at once. They are forked here, from the main thread, before any job or
-        thread of the launcher runs; elsewhere than Linux they are spawned."""
+        state are theirs at once. They are forked here, from the main thread, between jobs and
+        before the launcher's threads start; elsewhere than Linux they are spawned."""
         fork = sys.platform == "linux"
         pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
             initializer=_start_worker,
-            initargs=(self.hydra_context, self.config, self.task_function, None if fork else _singletons()),
+            # forked, a worker takes this process's cache as it is; spawned, it makes its own
+            initargs=(
+                self.hydra_context,
+                self.cache if fork else self.config,
+                self.task_function,
+                _singletons(),
+            ),
         )
         for stream in (sys.stdout, sys.stderr):  # what is buffered here is written once, from here
             stream.flush()
@@ -147,11 +160,12 @@ _worker: Optional[Tuple[HydraContext, ComposeCache, TaskFunction]] = None
 
 def _start_worker(
     hydra_context: HydraContext,
-    config: DictConfig,
+    cache: ComposeCache | DictConfig,
     task_function: TaskFunction,
-    singletons: Optional[Dict[Any, Any]],
+    singletons: Dict[Any, Any],
 ) -> None:
-    """A worker's start: Hydra's state as the sweep's process has it, and a cache of its own.
+    """A worker's start: Hydra's state as the sweep's process has it, and a compose cache: the
+    sweep's own (forked), or one of its own for the sweep's config (spawned).
 
     Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it stops
     handing out jobs, and a worker ends the job it has, then exits.
@@ -159,13 +173,14 @@ def _start_worker(
     global _worker
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
-    if singletons is None:  # forked: a thread of the parent may have held the console's lock
+    if isinstance(cache, ComposeCache):  # forked: a thread of the parent may have held the console's lock
         sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
         sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
     else:  # spawned
         Singleton.set_state({**singletons, "omegaconf_resolvers": BaseContainer._resolvers})
         setup_globals()
-    _worker = (hydra_context, ComposeCache(hydra_context, config), task_function)
+        cache = ComposeCache(hydra_context, cache)
+    _worker = (hydra_context, cache, task_function)
 
 
 def _run(idx: int, overrides: List[str]) -> JobReturn:
