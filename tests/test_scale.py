@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -205,31 +206,23 @@ def test_200_jobs_on_the_parallel_launcher_with_plots_and_configs(tmp_path):
 @pytest.fixture
 def ray_cluster():
     """A Ray cluster on this machine, as one is started by hand: `ray start --head`, and a second
-    node joined to it with `ray start --address=...`, one CPU each; yields the head's address.
-    Its processes are told apart from any other Ray's by their temp folder, and stopped."""
+    node joined to it with `ray start --address=...`, one CPU each. Yields the head's address
+    and the environment that reaches it: Ray (2.59 and later) turns token authentication on
+    once a token exists, so the cluster gets a token of its own. Its processes are told apart
+    from any other Ray's by their temp folder, and stopped."""
     ray = Path(sys.executable).with_name("ray")
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths are limited
+    (temp / "token").write_text(secrets.token_hex(32))
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(temp / "token")}
     address = f"127.0.0.1:{free_port()}"
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    head = ["--head", f"--port={address.split(':')[1]}", f"--temp-dir={temp}", "--include-dashboard=false"]
     try:
-        subprocess.run(
-            [
-                str(ray),
-                "start",
-                "--head",
-                f"--port={address.split(':')[1]}",
-                f"--temp-dir={temp}",
-                "--include-dashboard=false",
-                *common,
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
-        subprocess.run(
-            [str(ray), "start", f"--address={address}", *common], check=True, capture_output=True, timeout=180
-        )
-        yield address
+        for where in (head, [f"--address={address}"]):
+            subprocess.run(
+                [str(ray), "start", *where, *common], env=env, check=True, capture_output=True, timeout=180
+            )
+        yield address, {k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
     finally:
         for status in Path("/proc").glob("[0-9]*/cmdline"):
             try:
@@ -241,17 +234,19 @@ def ray_cluster():
 
 
 def test_a_sweep_on_a_ray_cluster_started_by_hand(tmp_path, ray_cluster):
-    """hydra/launcher=ray_local joins a running cluster by its address: every run reaches the
+    """hydra/launcher=ray_cluster joins a running cluster by its address: every run reaches the
     store (sqlite, on this machine, which both nodes share)."""
+    address, auth = ray_cluster
     proc = run_cli(
         "-m",
         "gate=or,and,nand,nor",
         "lr=0.5,1",
         "seed=0,1",
         *LEAN,
-        "hydra/launcher=ray_local",
-        f"hydra.launcher.ray.init.address={ray_cluster}",
+        "hydra/launcher=ray_cluster",
+        f"hydra.launcher.ray.init.address={address}",
         cwd=tmp_path,
+        env=auth,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
