@@ -226,14 +226,17 @@ class Store:
             database.with_name(f".{database.name}.reserve").unlink(missing_ok=True)
 
     def end_own_runs(self, experiment: str, parent_run_id: str, status: str) -> None:
-        """End `status` the sweep's children that this process left RUNNING (a job whose own
-        ending failed, on a full disk)."""
+        """End `status` the sweep's children left RUNNING (a job whose own ending failed, on a
+        full disk) by this process, or by one of this host that has ended (a parallel launcher's
+        worker)."""
         query = (
             f"attributes.status = 'RUNNING' AND tags.`mlflow.parentRunId` = '{parent_run_id}' "
-            f"AND tags.`{PID_TAG}` = '{os.getpid()}'"
+            f"AND tags.`{HOST_TAG}` = '{socket.gethostname()}'"
         )
         for run in self.client.search_runs([experiment], query, max_results=1000):
-            self.end_run(run.info.run_id, status)
+            pid = int(run.data.tags.get(PID_TAG, "0"))
+            if pid == os.getpid() or (pid and not _alive(pid)):
+                self.end_run(run.info.run_id, status)
 
     def ui_base(self) -> str:
         """Where the MLflow UI of this store is: the server itself, or a local `mlflow ui`."""

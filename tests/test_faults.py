@@ -139,3 +139,35 @@ def test_a_half_built_store_without_runs_is_built_again(tmp_path, new_store):
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
     (run,) = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
     assert run.info.status == "FINISHED"
+
+
+@pytest.mark.scale
+def test_ctrl_c_to_a_parallel_sweep_stops_it_in_one_line_and_leaves_nothing_running(tmp_path, new_store):
+    """Ctrl-C reaches every process of the terminal's group: the sweep's process stops handing
+    out jobs, its workers end the job they have, and the sweep ends KILLED, its runs ended."""
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    client = MlflowClient(tracking_uri=uri)
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-m", "seed=range(0,200)", "hydra/launcher=parallel"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 120
+    while len(runs_by_status(client).get("FINISHED", [])) < 10:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        time.sleep(0.1)
+    os.killpg(sweep.pid, signal.SIGINT)
+    _, err = sweep.communicate(timeout=60)
+    assert sweep.returncode != 0
+    assert err.strip().splitlines()[-1] == "Interrupted (SIGINT)" and "Traceback" not in err
+    runs = runs_by_status(client)
+    assert "RUNNING" not in runs
+    (parent,) = [r for r in sum(runs.values(), []) if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    assert parent.info.status == "KILLED"
+    assert 10 <= len(runs["FINISHED"]) < 200
+    assert len({r.data.tags["runner.pid"] for r in runs["FINISHED"]}) == 2

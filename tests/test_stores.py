@@ -165,10 +165,18 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "--lazy", str(folder)], check=False)
 
 
-def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_running(tmp_path, small_disk):
+@pytest.mark.parametrize("launcher", ["cached", "parallel"])
+def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_running(
+    tmp_path, small_disk, launcher
+):
     store = small_disk / "mlflow.db"
     proc = run_cli(
-        "-m", "seed=range(0,60)", f"mlflow.tracking_uri=sqlite:///{store}", cwd=tmp_path, timeout=300
+        "-m",
+        "seed=range(0,60)",
+        f"mlflow.tracking_uri=sqlite:///{store}",
+        f"hydra/launcher={launcher}",
+        cwd=tmp_path,
+        timeout=300,
     )
     assert proc.returncode != 0
     (line,) = proc.stderr.strip().splitlines()
@@ -180,7 +188,7 @@ def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_r
     assert "RUNNING" not in statuses and statuses["FINISHED"] >= 1 and statuses["FAILED"] >= 1
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "ray_local"])
+@pytest.mark.parametrize("launcher", ["parallel", "joblib", "ray_local"])
 def test_a_sweep_resumes_on_parallel_launchers(tmp_path, launcher):
     """Workers in other processes find what was done in the sweep's folder."""
     sweep = ["-m", "lr=0.5,1,2", "plots=false", f"hydra/launcher={launcher}"]

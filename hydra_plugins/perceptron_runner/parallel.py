@@ -67,7 +67,9 @@ class ParallelLauncher(CachedLauncher):
                 feeder.join()
         except BaseException:
             jobs.stop()
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            # the workers end the job each has (ignoring Ctrl-C), and exit before the sweep
+            # closes its runs: what they left RUNNING is then known to be left
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
             raise
         return jobs.returns()
