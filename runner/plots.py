@@ -122,7 +122,7 @@ def _segments(lines, level: float, low: float, high: float) -> list[list[tuple[f
     return segments
 
 
-@functools.lru_cache(maxsize=16)  # 0.6 MB each: a sweep's runs take a few epoch counts
+@functools.lru_cache(maxsize=8)  # 0.6 MB each: a sweep's runs take a few epoch counts
 def _errors_frame(last_epoch: int, patterns: int) -> tuple[_Frame, Line2D]:
     fig = Figure(figsize=(4.8, 3.2), dpi=DPI)
     ax = fig.add_axes((0.13, 0.16, 0.82, 0.74))
@@ -141,8 +141,8 @@ def _errors_frame(last_epoch: int, patterns: int) -> tuple[_Frame, Line2D]:
 
 
 def errors_per_epoch(errors: Sequence[int], patterns: int, path: Path) -> None:
-    """Misclassified patterns in each epoch, out of the table's `patterns`. Above 10 epochs, the
-    axis ends at the next round number, so that a sweep's pictures share a few frames."""
+    """Misclassified patterns in each epoch, out of the table's `patterns`. The epoch axis ends
+    at a round number, so that a sweep's pictures share a few frames."""
     frame, line = _errors_frame(_round_up(len(errors)), patterns)
     line.set_data(np.arange(1, len(errors) + 1), errors)
     line.set_marker("o" if len(errors) <= 50 else "")
@@ -150,12 +150,12 @@ def errors_per_epoch(errors: Sequence[int], patterns: int, path: Path) -> None:
 
 
 def _round_up(count: int) -> int:
-    """count up to 10; above, the next of 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, ..."""
-    if count <= 10:
-        return count
+    """The next of 5, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, ... at or above count."""
+    if count <= 5:
+        return 5
     step = 10
     while True:
-        for k in (1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        for k in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
             if count <= k * step:
                 return int(k * step)
         step *= 10
