@@ -19,13 +19,20 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from runner import signals
+
 T = TypeVar("T")
 
 
 class Aside:
     def __init__(self) -> None:
         # forked at the first submit, from the main thread of a process that has no other
-        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        self.pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=signals.die_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
         return self.pool.submit(work, *args)

@@ -36,3 +36,16 @@ def _interrupt(signum: int, frame: object) -> None:
 def received() -> str | None:
     """The first signal received, if any: SIGINT or SIGTERM."""
     return _received[0] if _received else None
+
+
+def die_with_parent(parent: int) -> None:
+    """In a process forked to help `parent`: end when it ends, even killed outright (Linux's
+    PR_SET_PDEATHSIG), rather than live on as an orphan that holds its pipes open."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import os
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before that was set
+        os._exit(1)

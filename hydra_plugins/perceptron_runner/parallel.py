@@ -5,9 +5,11 @@
 Hydra's joblib launcher composes every job twice in the sweep's process, pickles each whole
 config to a worker and runs it with Hydra's `run_job`: on two cores a sweep of small jobs takes
 as long as on one. Here the sweep's own process is one of the `n_jobs` workers (it is warm at
-once), and the others start once per sweep, each with its own ComposeCache: a job crosses to
-a worker as its override strings and comes back as its JobReturn without its config.
-Jobs go to whichever worker is free, so a slow job holds up no other.
+once); it runs a batch's first job, then forks the others, which start with what it has (its
+imports, its compose cache). A job crosses to a worker as its override strings and comes back
+as its JobReturn without its config. Jobs go to whichever worker is free, so a slow job holds up
+no other. The workers end with the batch (a search launches one batch after another; forking
+again costs milliseconds), and with the sweep's process if it is killed outright.
 """
 
 import logging  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
@@ -37,7 +39,6 @@ class ParallelLauncher(CachedLauncher):
     def __init__(self, n_jobs: Optional[int] = None) -> None:
         super().__init__()
         self.n_jobs = n_jobs
-        self.pool: Optional[ProcessPoolExecutor] = None
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         workers = min(self.n_jobs or os.cpu_count() or 1, len(job_overrides))
@@ -50,14 +51,11 @@ class ParallelLauncher(CachedLauncher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         log.info(f"Launching {len(job_overrides)} jobs on {workers} processes")
         jobs = _Jobs(enumerate(job_overrides, start=initial_job_idx))
-        if self.pool is None:  # kept for the sweep's next batch (a search launches a batch at a time)
-            # the first job here, first: the workers forked after it have what it imported
-            # and drew (scipy, matplotlib, the PNG frames), instead of doing it again each
-            self._run_here(*next(jobs), jobs)
-            self.pool = self._start(workers - 1)
-        feeders = [
-            threading.Thread(target=jobs.feed, args=(self.pool,), daemon=True) for _ in range(workers - 1)
-        ]
+        # the first job here, first: the workers forked after it have what it imported and drew
+        # (scipy, matplotlib, the PNG frames), instead of doing it again each
+        self._run_here(*next(jobs), jobs)
+        pool = self._start(workers - 1)
+        feeders = [threading.Thread(target=jobs.feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
         for feeder in feeders:
             feeder.start()
         try:
@@ -67,11 +65,11 @@ class ParallelLauncher(CachedLauncher):
                 feeder.join()
         except BaseException:
             jobs.stop()
-            # the workers end the job each has (ignoring Ctrl-C), and exit before the sweep
-            # closes its runs: what they left RUNNING is then known to be left
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
             raise
+        finally:
+            # the workers end the job each has (ignoring Ctrl-C) and exit, before the sweep
+            # closes its runs: what they left RUNNING is then known to be left
+            pool.shutdown(wait=True, cancel_futures=True)
         return jobs.returns()
 
     def _run_here(self, idx: int, overrides: Sequence[str], jobs: "_Jobs") -> None:
@@ -95,6 +93,7 @@ class ParallelLauncher(CachedLauncher):
                 self.cache if fork else self.config,
                 self.task_function,
                 _singletons(),
+                os.getpid(),
             ),
         )
         for stream in (sys.stdout, sys.stderr):  # what is buffered here is written once, from here
@@ -165,6 +164,7 @@ def _start_worker(
     cache: ComposeCache | DictConfig,
     task_function: TaskFunction,
     singletons: Dict[Any, Any],
+    parent: int,
 ) -> None:
     """A worker's start: Hydra's state as the sweep's process has it, and a compose cache: the
     sweep's own (forked), or one of its own for the sweep's config (spawned).
@@ -172,7 +172,10 @@ def _start_worker(
     Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it stops
     handing out jobs, and a worker ends the job it has, then exits.
     """
+    from runner.signals import die_with_parent  # a sweep killed outright takes its workers along
+
     global _worker
+    die_with_parent(parent)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
     if isinstance(cache, ComposeCache):  # forked: a thread of the parent may have held the console's lock
