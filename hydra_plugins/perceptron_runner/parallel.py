@@ -15,12 +15,13 @@ again costs milliseconds), and with the sweep's process if it is killed outright
 import logging  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
@@ -105,10 +106,16 @@ class ParallelLauncher(CachedLauncher):
 class _Jobs:
     """The jobs of a batch, handed out one at a time to this process and to the feeders, which
     each keep one worker busy. A worker's error that is not a job's failure (an interrupt, or
-    SystemExit: the disk is full) stops the handing out, and is raised in this process."""
+    SystemExit: the disk is full) stops the handing out, and is raised in this process.
 
-    def __init__(self, jobs: Iterator[Tuple[int, Sequence[str]]]) -> None:
-        self.jobs, self.lock = jobs, threading.Lock()
+    No lock of Python's: Ctrl-C raises KeyboardInterrupt at any point in this process's main
+    thread, which may leave such a lock held, and the next acquire waits forever. A SimpleQueue
+    hands out each job once, atomically, and the error is one assignment."""
+
+    def __init__(self, jobs: Iterable[Tuple[int, Sequence[str]]]) -> None:
+        self.queue: queue.SimpleQueue[Tuple[int, Sequence[str]]] = queue.SimpleQueue()
+        for job in jobs:
+            self.queue.put(job)
         self.results: Dict[int, JobReturn] = {}
         self.error: Optional[BaseException] = None
 
@@ -116,26 +123,26 @@ class _Jobs:
         return self
 
     def __next__(self) -> Tuple[int, Sequence[str]]:
-        with self.lock:
-            if self.error is not None:
-                raise self.error
-            return next(self.jobs)
+        if self.error is not None:
+            raise self.error
+        try:
+            return self.queue.get_nowait()
+        except queue.Empty:
+            raise StopIteration from None
 
     def done(self, idx: int, ret: JobReturn) -> None:
         self.results[idx] = ret
 
     def stop(self, error: Optional[BaseException] = None) -> None:
-        with self.lock:
-            self.error = self.error or error or KeyboardInterrupt()
-            self.jobs = iter(())
+        if self.error is None:
+            self.error = error or KeyboardInterrupt()
 
     def feed(self, pool: ProcessPoolExecutor) -> None:
         try:
             for idx, overrides in self:
                 self.done(idx, pool.submit(_run, idx, list(overrides)).result())
         except BaseException as err:  # raised again in the sweep's process, by __next__
-            if not isinstance(err, StopIteration):
-                self.stop(err)
+            self.stop(err)
 
     def returns(self) -> List[JobReturn]:
         if self.error is not None:
