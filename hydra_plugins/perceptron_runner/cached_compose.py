@@ -29,7 +29,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
-from hydra.types import HydraContext
+from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from hydra_plugins.perceptron_runner.lean_job import run_job
@@ -134,6 +134,23 @@ class _Base:
         return config, copy.deepcopy(self.task)
 
 
+def run_cached(
+    hydra_context: HydraContext,
+    cache: ComposeCache,
+    task_function: TaskFunction,
+    overrides: Sequence[str],
+    idx: int,
+) -> JobReturn:
+    """Job `idx`, composed through the cache and run by lean_job, in this process. Its JobReturn
+    comes without its config: the sweeper keeps every JobReturn until the sweep ends and reads
+    only the return values, and the callbacks have seen the config by now. Kept, a long sweep's
+    memory grows."""
+    config, task = cache.job(overrides, idx)
+    ret = run_job(hydra_context, task_function, config, task)
+    ret.cfg = None
+    return ret
+
+
 class CachedLauncher(BasicLauncher):
     """Hydra's basic launcher (jobs one after another, in this process), with cached composes
     and lean_job's run_job."""
@@ -151,12 +168,7 @@ class CachedLauncher(BasicLauncher):
         runs: List[JobReturn] = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            config, task = self.cache.job(overrides, idx)
-            ret = run_job(self.hydra_context, self.task_function, config, task)
-            # The sweeper keeps every JobReturn until the sweep ends, and reads only the return
-            # values; the callbacks have seen the config by now. Kept, a long sweep's memory grows.
-            ret.cfg = None
-            runs.append(ret)
+            runs.append(run_cached(self.hydra_context, self.cache, self.task_function, overrides, idx))
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         return runs
 

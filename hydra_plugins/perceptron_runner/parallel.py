@@ -30,8 +30,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 from omegaconf.basecontainer import BaseContainer
 
-from hydra_plugins.perceptron_runner.cached_compose import CachedLauncher, ComposeCache
-from hydra_plugins.perceptron_runner.lean_job import run_job
+from hydra_plugins.perceptron_runner.cached_compose import CachedLauncher, ComposeCache, run_cached
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,7 @@ class ParallelLauncher(CachedLauncher):
 
     def _run_here(self, idx: int, overrides: Sequence[str], jobs: "_Jobs") -> None:
         assert self.cache is not None and self.hydra_context is not None and self.config is not None
-        config, task = self.cache.job(overrides, idx)
-        jobs.done(idx, _without_config(run_job(self.hydra_context, self.task_function, config, task)))
+        jobs.done(idx, run_cached(self.hydra_context, self.cache, self.task_function, overrides, idx))
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
     def _start(self, workers: int) -> ProcessPoolExecutor:
@@ -93,7 +91,7 @@ class ParallelLauncher(CachedLauncher):
                 self.hydra_context,
                 self.cache if fork else self.config,
                 self.task_function,
-                _singletons(),
+                None if fork else _singletons(),
                 os.getpid(),
             ),
         )
@@ -150,13 +148,6 @@ class _Jobs:
         return [self.results[idx] for idx in sorted(self.results)]
 
 
-def _without_config(ret: JobReturn) -> JobReturn:
-    """The sweeper keeps every JobReturn until the sweep ends and reads only the return values;
-    the callbacks have seen the config by now."""
-    ret.cfg = None
-    return ret
-
-
 def _singletons() -> Dict[str, Any]:
     """Hydra's singletons, as its joblib launcher hands them to a job, but without OmegaConf's
     resolvers, which are closures that only cloudpickle pickles: a worker has its own."""
@@ -170,7 +161,7 @@ def _start_worker(
     hydra_context: HydraContext,
     cache: ComposeCache | DictConfig,
     task_function: TaskFunction,
-    singletons: Dict[Any, Any],
+    singletons: Optional[Dict[Any, Any]],
     parent: int,
 ) -> None:
     """A worker's start: Hydra's state as the sweep's process has it, and a compose cache: the
@@ -189,6 +180,7 @@ def _start_worker(
         sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
         sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
     else:  # spawned
+        assert singletons is not None
         Singleton.set_state({**singletons, "omegaconf_resolvers": BaseContainer._resolvers})
         setup_globals()
         cache = ComposeCache(hydra_context, cache)
@@ -198,8 +190,7 @@ def _start_worker(
 def _run(idx: int, overrides: List[str]) -> JobReturn:
     assert _worker is not None
     hydra_context, cache, task_function = _worker
-    config, task = cache.job(overrides, idx)
-    return _without_config(run_job(hydra_context, task_function, config, task))
+    return run_cached(hydra_context, cache, task_function, overrides, idx)
 
 
 @dataclass
