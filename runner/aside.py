@@ -24,6 +24,25 @@ from runner import signals
 T = TypeVar("T")
 
 
+class InLine:
+    """Work done now, in this process, returned as a done Future: a sweep's jobs, and where
+    there is no fork or one core."""
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(work(*args))
+        except Exception as err:
+            future.set_exception(err)
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+IN_LINE = InLine()
+
+
 class Aside:
     def __init__(self) -> None:
         # forked at the first submit, from the main thread of a process that has no other
@@ -41,16 +60,6 @@ class Aside:
         self.pool.shutdown(cancel_futures=True)
 
 
-def start() -> Aside | None:
-    """An Aside, or None where work is better done in line."""
-    return Aside() if sys.platform == "linux" and (os.cpu_count() or 1) > 1 else None
-
-
-def done(work: Callable[..., T], *args: Any) -> Future[T]:
-    """`work(*args)` done now, as a Future, for code that takes either."""
-    future: Future[T] = Future()
-    try:
-        future.set_result(work(*args))
-    except Exception as err:
-        future.set_exception(err)
-    return future
+def start() -> Aside | InLine:
+    """An Aside, or IN_LINE where work is better done in line."""
+    return Aside() if sys.platform == "linux" and (os.cpu_count() or 1) > 1 else IN_LINE

@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner import aside, console, run, signals
-from runner.aside import Aside
+from runner.aside import Aside, InLine
 from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
 from runner.perceptron import TrainResult
@@ -81,15 +81,16 @@ def job(cfg: DictConfig) -> float:
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
             _progress(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept")
             return 0.0  # what a grid sweeper ignores; a search cannot resume
-    beside = None if in_sweep else aside.start()  # a single run's other core
+    beside = aside.IN_LINE if in_sweep else aside.start()  # a single run's other core
     try:
         return _train_and_record(cfg, place, fingerprint, beside)
     finally:
-        if beside is not None:
-            beside.close()
+        beside.close()
 
 
-def _train_and_record(cfg: DictConfig, place: Place, fingerprint: str | None, beside: Aside | None) -> float:
+def _train_and_record(
+    cfg: DictConfig, place: Place, fingerprint: str | None, beside: Aside | InLine
+) -> float:
     try:
         trained = run.train(cfg, beside)
     except Exception as err:
@@ -138,7 +139,7 @@ def _print(trained: run.Run, in_sweep: bool) -> None:
 
 
 def _record(
-    cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | None, beside: Aside | None
+    cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | None, beside: Aside | InLine
 ) -> None:
     """Log the run to MLflow, and say where to look. The PNGs are drawn beside the run, if it
     can, while it opens the store."""
@@ -146,7 +147,7 @@ def _record(
     args = (out_dir / "plots", trained.inputs, trained.targets, trained.weights, trained.bias, trained.result)
     drawn = None
     if cfg.plots:
-        drawn = (beside.submit if beside else aside.done)(_plot, *args, cfg.activation.theta or 0.0)
+        drawn = beside.submit(_plot, *args, cfg.activation.theta or 0.0)
 
     from runner import tracking  # mlflow is imported once the config is known to be good
 

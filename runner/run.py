@@ -19,7 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from runner import perceptron, separability
-from runner.aside import Aside, done
+from runner.aside import IN_LINE, Aside, InLine
 from runner.config import validate
 from runner.console import number
 
@@ -52,7 +52,7 @@ class Run:
         return float(r.epochs if r.converged else self.setup.max_epochs + 1)
 
 
-def train(cfg: DictConfig, beside: Aside | None = None) -> Run:
+def train(cfg: DictConfig, beside: Aside | InLine = IN_LINE) -> Run:
     """Validate the config (ConfigError names the first bad key), then train; the table's
     analysis is done in line, or `beside` the run."""
     inputs, targets = validate(cfg)
@@ -73,7 +73,7 @@ def train(cfg: DictConfig, beside: Aside | None = None) -> Run:
         max_trace_rows=cfg.max_trace_rows,
     )
     result = perceptron.train(inputs, targets, weights, bias, setup)
-    analysis = (beside.submit if beside else done)(separability.analyse, inputs, targets)
+    analysis = beside.submit(separability.analyse, inputs, targets)
     return Run(inputs, targets, weights, bias, setup, result, analysis)
 
 
