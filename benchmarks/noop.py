@@ -7,9 +7,10 @@ import hydra
 
 import runner.config  # noqa: F401  (the schema, as the runner registers it)
 from runner.config import CONF_DIR
+from runner.versions import version_base
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+@hydra.main(config_path=str(CONF_DIR), config_name="config", **version_base())
 def noop(cfg) -> None:
     return None
 

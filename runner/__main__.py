@@ -6,18 +6,23 @@ import os
 import sys
 from types import TracebackType
 
-import hydra
-from hydra.errors import HydraException
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from runner import versions
 
-from hydra_plugins.perceptron_runner import register
-from runner import signals
-from runner.config import CONF_DIR, unknown_key  # (importing it registers the config's schema)
-from runner.errors import UsageError
-from runner.job import task
+try:
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    from hydra_plugins.perceptron_runner import register
+    from runner import signals
+    from runner.config import CONF_DIR, unknown_key  # (importing it registers the config's schema)
+    from runner.errors import UsageError
+    from runner.job import task
+except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
+    raise SystemExit(versions.cannot_run(err)) from None
 
 # the task is not decorated where it is defined, so that a launcher can pickle it by name
-main = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
+main = hydra.main(config_path=str(CONF_DIR), config_name="config", **versions.main_args())(task)
 
 
 def cli() -> None:
@@ -72,6 +77,7 @@ def _quiet_interrupt(
 
 
 if __name__ == "__main__":
+    versions.warn_untested()
     register()  # the default sweeper and launcher, whatever the install
     signals.install()  # a SIGTERM ends runs KILLED, as Ctrl-C does
     sys.excepthook = _quiet_interrupt

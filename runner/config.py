@@ -25,6 +25,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from runner import gates
 from runner.errors import UsageError
 from runner.perceptron import ACTIVATIONS, ORDERS, RULES
+from runner.versions import version_base
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
 _HERE = Path(__file__).resolve().parent
@@ -39,7 +40,7 @@ def compose_defaults() -> DictConfig:
     from hydra_plugins.perceptron_runner import register
 
     register()  # the default sweep preset names the cached sweeper
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
         return compose("config")
 
 

@@ -32,6 +32,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.axes import Axis, Layout, layout, parse, plural, sweep_name
 from runner.errors import UsageError, out_of_space
 
@@ -130,32 +131,28 @@ def _clock(seconds: float) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
 
 
-def is_search(config: DictConfig) -> bool:
-    """Whether the sweeper searches (Optuna) rather than runs a grid (Hydra's basic sweeper)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.utils import get_class
+GRID_SWEEPERS = ("basic", "cached")  # Hydra's and this project's: every job of the lists' product
 
-    return not issubclass(get_class(config.hydra.sweeper._target_), BasicSweeper)
+
+def is_search(config: DictConfig) -> bool:
+    """Whether the sweeper searches (Optuna) rather than runs a grid."""
+    return config.hydra.runtime.choices.get("hydra/sweeper") not in GRID_SWEEPERS
 
 
 def planned_jobs(config: DictConfig) -> int | None:
-    """How many jobs the sweep will run: the product of the sweep lists for Hydra's basic
-    sweeper, as it computes them, or a sweeper's `n_trials` (Optuna); None if unknown."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
+    """How many jobs the sweep will run: the grid's, as its sweeper computes it, or a sweeper's
+    `n_trials` (Optuna); None if unknown."""
     if is_search(config):
         return config.hydra.sweeper.get("n_trials")
     try:
-        overrides = OverridesParser.create().parse_overrides(_arguments(config))
-        return len(BasicSweeper.split_arguments(overrides, None)[0])
+        return len(grid(OverridesParser.create().parse_overrides(_arguments(config))))
     except Exception:  # Hydra reports a bad sweep itself, when the sweeper parses it
         return None
 
 
 def _arguments(config: DictConfig) -> list[str]:
     """A sweep's overrides as its sweeper reads them: the preset's params, then the command line."""
-    params = config.hydra.sweeper.get("params") or {}
-    return [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    return sweep_overrides(config.hydra.sweeper.get("params"), config.hydra.overrides.task)
 
 
 def sweep_axes(config: DictConfig) -> list[Axis]:
@@ -293,12 +290,15 @@ class MlflowSweep(Callback):
         atexit.register(self._close_unfinished)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._close("FINISHED")
+        """The sweep's end. Hydra 1.3 calls this only when the sweep returns (one that raised is
+        closed at exit); Hydra 1.4 calls it from a `finally`, while what the sweep raised is on
+        its way out."""
+        error = sys.exc_info()[1]
+        self._close("FINISHED" if error is None else _ended(error))
 
     def _close_unfinished(self) -> None:
-        interrupted = isinstance(getattr(sys, "last_value", None), KeyboardInterrupt)
         try:
-            self._close("KILLED" if interrupted else "FAILED")
+            self._close(_ended(getattr(sys, "last_value", None)))
         except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
             if out_of_space(err):
                 return  # the job that stopped the sweep said so
@@ -336,6 +336,11 @@ class MlflowSweep(Callback):
         log.info(_console(sweep, status, summary, done.best, cut))
 
 
+def _ended(error: BaseException | None) -> str:
+    """The status of a sweep that ended on this error: KILLED by an interrupt, else FAILED."""
+    return "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED"
+
+
 def _save_views(sweep: _Open, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
     """Save the sweep's views for the MLflow UI, and a pair per part when the UI cannot load
     the sweep whole; returns the axis it was cut on, and the axis's values."""
@@ -345,11 +350,12 @@ def _save_views(sweep: _Open, shape: Layout, summary: pd.DataFrame) -> tuple[str
     counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
     cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
     args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
-    states = views.sweep_views(*args)
+    named = views.named(views.sweep_views(*args), sweep.name)
     cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
     for number, value in enumerate(cut[1] if cut else []):
-        states.update(views.sweep_views(*args, part=(number, cut[0], value)))
-    tracking.save_views(sweep.store, sweep.experiment, states)
+        part = views.sweep_views(*args, part=(number, cut[0], value))
+        named.update(views.named(part, f"{sweep.name}, {cut[0]}={value}"))
+    tracking.save_views(sweep.store, sweep.experiment, named)
     return cut
 
 

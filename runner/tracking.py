@@ -189,10 +189,13 @@ def finish_sweep(
     store.client.log_table(run_id, summary, "summary.json")
 
 
-def save_views(store: Store, experiment: str, states: Mapping[str, Mapping[str, Any]]) -> None:
+def save_views(store: Store, experiment: str, named: Mapping[str, tuple[str, dict[str, Any]]]) -> None:
     """The sweep's ready views, as experiment tags the UI opens by their share keys."""
-    for key, state in states.items():
-        store.client.set_experiment_tag(experiment, views.TAG_PREFIX + key, views.tag_value(state))
+    created = int(time.time() * 1000)
+    for key, (name, state) in named.items():
+        store.client.set_experiment_tag(
+            experiment, views.TAG_PREFIX + key, views.tag_value(name, state, created)
+        )
 
 
 def where_to_look(store: Store, shown_uri: str, experiment: str, run_id: str) -> list[str]:

@@ -5,7 +5,9 @@ MLflow's runs page restores a saved state of itself from an experiment tag
 (useSharedExperimentViewState.ts in MLflow's UI): the search facets (`searchFilter`,
 `orderByKey`, `orderByAsc`) and the page's UI state (the fields of ExperimentPageUIState.tsx:
 `selectedColumns`, `columnOrder`, `groupBy`, `groupsExpanded`, `compareRunCharts`, ...).
-The names were checked against MLflow 3.17's UI in headless Chromium (tests/test_ui.py).
+The names were checked against MLflow 3.17's UI in headless Chromium (tests/test_ui.py). Each
+tag holds the named envelope of MLflow 3.15's saved views (`tag_value`), so the views also appear
+by name in the UI's views menu.
 
 A sweep gets two views, built here from plain values:
 - the table: the sweep's runs only, grouped by every axis but the seed, each group (a cell of the
@@ -191,8 +193,25 @@ def _card(kind: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "deleted": False, "isGenerated": False, "metricSectionId": SECTION, **fields}
 
 
-def tag_value(state: dict[str, Any]) -> str:
-    return json.dumps(state, separators=(",", ":"))
+def named(states: dict[str, dict[str, Any]], title: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The views of `sweep_views` with the names the UI's views menu lists them by."""
+    return {
+        key: (f"{title}: charts" if key.endswith("-charts") else title, state)
+        for key, state in states.items()
+    }
+
+
+def tag_value(name: str, state: dict[str, Any], created_ms: int) -> str:
+    """A saved view as MLflow's UI (3.15 and later) keeps one in its tag: an envelope with the
+    view's name, its times and its state as a JSON string. The UI lists such views by name in its
+    views menu, and still opens them by share key."""
+    envelope = {
+        "name": name,
+        "createdAt": created_ms,
+        "updatedAt": created_ms,
+        "state": json.dumps(state, separators=(",", ":")),
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
 def link(base: str, experiment_id: str, key: str, charts: bool = False) -> str:

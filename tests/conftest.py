@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 
 import runner.config  # noqa: F401  (registers the schema with Hydra's ConfigStore)
 from runner.config import CONF_DIR
+from runner.versions import version_base
 
 GATES = sorted(p.stem for p in (CONF_DIR / "gate").glob("*.yaml"))
 
@@ -54,7 +55,7 @@ def run_in_process(*overrides: str, cwd: Path, monkeypatch) -> tuple[int, str]:
 
 
 def compose_config(*overrides: str):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
         return compose("config", overrides=list(overrides))
 
 

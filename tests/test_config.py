@@ -9,6 +9,7 @@ from hydra.errors import HydraException
 
 from runner import perceptron
 from runner.config import ConfigError, validate
+from runner.versions import version_base
 
 TRUTH = {
     "or": lambda a, b: a or b,
@@ -221,7 +222,7 @@ def test_a_users_own_gate_file_works_like_a_built_in_one(tmp_path):
         "inputs: [[1, 1], [1, 0], [0, 1], [0, 0]]\n"
         "targets: [1, -1, -1, -1]\n"
     )
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
+    with initialize_config_dir(config_dir=str(conf), **version_base()):
         cfg = compose("config", overrides=["gate=fausett_and", "activation=band"])
     inputs, targets = validate(cfg)
     assert inputs.tolist() == [[1, 1], [1, 0], [0, 1], [0, 0]]
@@ -229,7 +230,7 @@ def test_a_users_own_gate_file_works_like_a_built_in_one(tmp_path):
 
 
 def _hydra_config(*overrides: str):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+    with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
         return compose("config", overrides=list(overrides), return_hydra_config=True)
 
 
@@ -241,8 +242,8 @@ def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
     from runner.sweep import planned_jobs
 
     cfg = _hydra_config(f"sweep={preset}")
-    assert cfg.hydra.sweeper._target_.endswith("cached_compose.CachedSweeper")
-    assert cfg.hydra.launcher._target_.endswith("cached_compose.CachedLauncher")
+    assert cfg.hydra.sweeper._target_.endswith("sweeper.CachedSweeper")
+    assert cfg.hydra.launcher._target_.endswith("launcher.CachedLauncher")
     if jobs:
         assert planned_jobs(cfg) == jobs
     if preset == "textbook":

@@ -171,8 +171,12 @@ def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
     *_, client, parent, children = swept
     tags = client.get_experiment(parent.info.experiment_id).tags
     table_key, charts_key = views.keys(parent.info.run_id)
-    table = json.loads(tags[views.TAG_PREFIX + table_key])
-    charts = json.loads(tags[views.TAG_PREFIX + charts_key])
+    # each in the envelope of MLflow's named views: listed in the UI's views menu by its name
+    saved = {key: json.loads(tags[views.TAG_PREFIX + key]) for key in (table_key, charts_key)}
+    assert saved[table_key]["name"] == parent.info.run_name
+    assert saved[charts_key]["name"] == f"{parent.info.run_name}: charts"
+    assert all(isinstance(view["createdAt"], int) for view in saved.values())
+    table, charts = (json.loads(saved[key]["state"]) for key in (table_key, charts_key))
     assert table["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
     assert table["selectedColumns"] == [
         "params.`gate`",

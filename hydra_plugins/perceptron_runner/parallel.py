@@ -7,9 +7,10 @@ config to a worker and runs it with Hydra's `run_job`: on two cores a sweep of s
 as long as on one. Here the sweep's own process is one of the `n_jobs` workers (it is warm at
 once); it runs a batch's first job, then forks the others, which start with what it has (its
 imports, its compose cache). A job crosses to a worker as its override strings and comes back
-as its JobReturn without its config. Jobs go to whichever worker is free, so a slow job holds up
-no other. The workers end with the batch (a search launches one batch after another; forking
-again costs milliseconds), and with the sweep's process if it is killed outright.
+as the JobReturn of Hydra's `run_job`, configs and all. Jobs go to whichever worker is free,
+so a slow job holds up no other. The workers end with the batch (a search launches one batch
+after another; forking again costs milliseconds), and with the sweep's process if it is killed
+outright.
 """
 
 import logging  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
@@ -21,46 +22,43 @@ import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, setup_globals
+from hydra.core.utils import JobReturn
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
-from omegaconf.basecontainer import BaseContainer
 
-from hydra_plugins.perceptron_runner.cached_compose import CachedLauncher, ComposeCache, run_cached
+from hydra_plugins.perceptron_runner.launcher import CachedLauncher
 
 log = logging.getLogger(__name__)
 
 
 class ParallelLauncher(CachedLauncher):
-    def __init__(self, n_jobs: Optional[int] = None) -> None:
+    def __init__(self, n_jobs: Optional[int] = None, start_method: Optional[str] = None) -> None:
         super().__init__()
         self.n_jobs = n_jobs
+        self.start_method = start_method or ("fork" if sys.platform == "linux" else "spawn")
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         workers = min(self.n_jobs or os.cpu_count() or 1, len(job_overrides))
         if workers <= 1:
             return super().launch(job_overrides, initial_job_idx)
-        setup_globals()
-        assert self.hydra_context is not None and self.config is not None and self.task_function is not None
-        if self.cache is None:
-            self.cache = ComposeCache(self.hydra_context, self.config)
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        log.info(f"Launching {len(job_overrides)} jobs on {workers} processes")
+        self._prepare()
+        log.debug(f"Launching {len(job_overrides)} jobs on {workers} processes")
         jobs = _Jobs(enumerate(job_overrides, start=initial_job_idx))
         # the first job here, first: the workers forked after it have what it imported and drew
         # (scipy, matplotlib, the PNG frames), instead of doing it again each
-        self._run_here(*next(jobs), jobs)
+        idx, overrides = next(jobs)
+        jobs.done(idx, self.run(overrides, idx))
         pool = self._start(workers - 1)
         feeders = [threading.Thread(target=jobs.feed, args=(pool,), daemon=True) for _ in range(workers - 1)]
         for feeder in feeders:
             feeder.start()
         try:
             for idx, overrides in jobs:
-                self._run_here(idx, overrides, jobs)
+                jobs.done(idx, self.run(overrides, idx))
             for feeder in feeders:
                 feeder.join()
         except BaseException:
@@ -72,28 +70,28 @@ class ParallelLauncher(CachedLauncher):
             pool.shutdown(wait=True, cancel_futures=True)
         return jobs.returns()
 
-    def _run_here(self, idx: int, overrides: Sequence[str], jobs: "_Jobs") -> None:
-        assert self.cache is not None and self.hydra_context is not None and self.config is not None
-        jobs.done(idx, run_cached(self.hydra_context, self.cache, self.task_function, overrides, idx))
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-
     def _start(self, workers: int) -> ProcessPoolExecutor:
         """Workers forked from this process, warm: its imports, its compose cache and Hydra's
         state are theirs at once. They are forked here, from the main thread, between jobs and
-        before the launcher's threads start; elsewhere than Linux they are spawned."""
-        fork = sys.platform == "linux"
+        before the launcher's threads start. Spawned (where there is no fork, or with
+        start_method=spawn), each is handed Hydra's state as Hydra's joblib launcher hands it,
+        `Singleton.get_state()` pickled by cloudpickle (OmegaConf's resolvers are closures), and
+        makes its own cache."""
+        if self.start_method == "fork":
+            start = (_use_launcher, (self, os.getpid()))
+        else:
+            import cloudpickle  # MLflow's dependency, as it is Ray's and joblib's
+
+            state = cloudpickle.dumps(Singleton.get_state())
+            start = (
+                _make_launcher,
+                (self.hydra_context, self.config, self.task_function, state, os.getpid()),
+            )
         pool = ProcessPoolExecutor(
             workers,
-            mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
-            initializer=_start_worker,
-            # forked, a worker takes this process's cache as it is; spawned, it makes its own
-            initargs=(
-                self.hydra_context,
-                self.cache if fork else self.config,
-                self.task_function,
-                None if fork else _singletons(),
-                os.getpid(),
-            ),
+            mp_context=multiprocessing.get_context(self.start_method),
+            initializer=start[0],
+            initargs=start[1],
         )
         for stream in (sys.stdout, sys.stderr):  # what is buffered here is written once, from here
             stream.flush()
@@ -148,55 +146,55 @@ class _Jobs:
         return [self.results[idx] for idx in sorted(self.results)]
 
 
-def _singletons() -> Dict[str, Any]:
-    """Hydra's singletons, as its joblib launcher hands them to a job, but without OmegaConf's
-    resolvers, which are closures that only cloudpickle pickles: a worker has its own."""
-    return {**Singleton.get_state(), "omegaconf_resolvers": None}
+_worker: Optional[CachedLauncher] = None
 
 
-_worker: Optional[Tuple[HydraContext, ComposeCache, TaskFunction]] = None
+def _use_launcher(launcher: CachedLauncher, parent: int) -> None:
+    """A forked worker's start: the sweep's launcher, its compose cache and Hydra's state as
+    they are. A thread of the sweep's process may have held the console's lock at the fork."""
+    global _worker
+    _ignore_interrupts(parent)
+    sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
+    sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
+    _worker = launcher
 
 
-def _start_worker(
-    hydra_context: HydraContext,
-    cache: ComposeCache | DictConfig,
-    task_function: TaskFunction,
-    singletons: Optional[Dict[Any, Any]],
-    parent: int,
+def _make_launcher(
+    hydra_context: HydraContext, config: DictConfig, task_function: TaskFunction, state: bytes, parent: int
 ) -> None:
-    """A worker's start: Hydra's state as the sweep's process has it, and a compose cache: the
-    sweep's own (forked), or one of its own for the sweep's config (spawned).
-
-    Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it stops
-    handing out jobs, and a worker ends the job it has, then exits.
-    """
-    from runner.signals import die_with_parent  # a sweep killed outright takes its workers along
+    """A spawned worker's start: Hydra's state as the sweep's process has it, and a launcher of
+    its own, set up as Hydra sets up the sweep's."""
+    import cloudpickle
 
     global _worker
+    _ignore_interrupts(parent)
+    Singleton.set_state(cloudpickle.loads(state))
+    _worker = CachedLauncher()
+    _worker.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+    _worker._prepare()
+
+
+def _ignore_interrupts(parent: int) -> None:
+    """Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it
+    stops handing out jobs, and a worker ends the job it has, then exits. A sweep killed
+    outright takes its workers along."""
+    from runner.signals import die_with_parent
+
     die_with_parent(parent)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
-    if isinstance(cache, ComposeCache):  # forked: a thread of the parent may have held the console's lock
-        sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
-        sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
-    else:  # spawned
-        assert singletons is not None
-        Singleton.set_state({**singletons, "omegaconf_resolvers": BaseContainer._resolvers})
-        setup_globals()
-        cache = ComposeCache(hydra_context, cache)
-    _worker = (hydra_context, cache, task_function)
 
 
 def _run(idx: int, overrides: List[str]) -> JobReturn:
     assert _worker is not None
-    hydra_context, cache, task_function = _worker
-    return run_cached(hydra_context, cache, task_function, overrides, idx)
+    return _worker.run(overrides, idx)
 
 
 @dataclass
 class ParallelLauncherConf:
     _target_: str = "hydra_plugins.perceptron_runner.parallel.ParallelLauncher"
     n_jobs: Optional[int] = None  # processes at once, this one included; null: one per core
+    start_method: Optional[str] = None  # fork or spawn; null: fork on Linux, spawn elsewhere
 
 
 ConfigStore.instance().store(
