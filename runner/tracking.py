@@ -39,10 +39,18 @@ def write_tables(run: Run, folder: Path) -> list[Path]:
     trace_csv, gate_csv, trace_json = folder / "trace.csv", folder / "gate.csv", folder / TRACE_TABLE
     run.result.trace.to_csv(trace_csv, index=False)
     run.truth_table().to_csv(gate_csv, index=False)
-    # what MlflowClient.log_table writes; it would also list the run's artifacts and read the
-    # run back to add its tag, which record_training sets when it creates the run
-    _readable(run.result.trace).to_json(trace_json, orient="split", index=False, date_format="iso")
+    write_table(_readable(run.result.trace), trace_json)
     return [trace_csv, gate_csv, trace_json]
+
+
+# What MlflowClient.log_table writes, done by hand: log_table also lists the run's artifacts and
+# reads the run back to add its tag (17 ms a run here, against 2 ms for the file and the tag set
+# when the run is created). tests/test_mlflow_contract.py checks both against log_table's own.
+TABLE_TAG = {MLFLOW_LOGGED_ARTIFACTS: json.dumps([{"path": TRACE_TABLE, "type": "table"}])}
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    table.to_json(path, orient="split", index=False, date_format="iso")
 
 
 def record_training(
@@ -61,8 +69,7 @@ def record_training(
     for a param goes, whole, to the artifact params_too_long.json instead of being cut.
     """
     result = run.result
-    table_tag = {MLFLOW_LOGGED_ARTIFACTS: json.dumps([{"path": TRACE_TABLE, "type": "table"}])}
-    info = store.create_run(experiment, name, {**tags, "stop_reason": result.stop_reason, **table_tag})
+    info = store.create_run(experiment, name, {**tags, "stop_reason": result.stop_reason, **TABLE_TAG})
     run_id = info.run_id
     mlflow = store.client
     with store.ending(run_id):

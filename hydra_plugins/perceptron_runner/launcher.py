@@ -35,7 +35,7 @@ class CachedLauncher(Launcher):
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        self._prepare()
+        self.prepare()
         log.debug(f"Launching {len(job_overrides)} jobs locally")
         runs: List[JobReturn] = []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
@@ -43,7 +43,7 @@ class CachedLauncher(Launcher):
             runs.append(self.run(overrides, idx))
         return runs
 
-    def _prepare(self) -> None:
+    def prepare(self) -> None:
         """What Hydra's basic launcher does before a batch: its globals, its log, the folder."""
         setup_globals()
         assert self.hydra_context is not None and self.config is not None and self.task_function is not None

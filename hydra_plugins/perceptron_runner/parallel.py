@@ -45,7 +45,7 @@ class ParallelLauncher(CachedLauncher):
         workers = min(self.n_jobs or os.cpu_count() or 1, len(job_overrides))
         if workers <= 1:
             return super().launch(job_overrides, initial_job_idx)
-        self._prepare()
+        self.prepare()
         log.debug(f"Launching {len(job_overrides)} jobs on {workers} processes")
         jobs = _Jobs(enumerate(job_overrides, start=initial_job_idx))
         # the first job here, first: the workers forked after it have what it imported and drew
@@ -171,7 +171,7 @@ def _make_launcher(
     Singleton.set_state(cloudpickle.loads(state))
     _worker = CachedLauncher()
     _worker.setup(hydra_context=hydra_context, task_function=task_function, config=config)
-    _worker._prepare()
+    _worker.prepare()
 
 
 def _ignore_interrupts(parent: int) -> None:
