@@ -294,11 +294,15 @@ class MlflowSweep(Callback):
         closed at exit); Hydra 1.4 calls it from a `finally`, while what the sweep raised is on
         its way out."""
         error = sys.exc_info()[1]
-        self._close("FINISHED" if error is None else _ended(error))
+        if error is None:
+            self._close("FINISHED")
+        else:
+            self._close_unfinished(error)
 
-    def _close_unfinished(self) -> None:
+    def _close_unfinished(self, error: BaseException | None = None) -> None:
+        """Close a sweep that raised (`error`, or at exit the error Python reported last)."""
         try:
-            self._close(_ended(getattr(sys, "last_value", None)))
+            self._close(_ended(error if error is not None else getattr(sys, "last_value", None)))
         except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
             if out_of_space(err):
                 return  # the job that stopped the sweep said so
