@@ -126,3 +126,20 @@ def test_the_parent_run_page_shows_its_description(ui):
     page.goto(printed_link(stdout, "its parent"))
     page.get_by_text("Each cell is one gate × lr setting").first.wait_for(timeout=60_000)
     screenshot(page, folder, "sweep-parent.png")
+
+
+def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
+    """MLflow's named saved views (3.15 and later): the sweep's two views are listed by its name."""
+    folder, stdout, page = ui
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    (parent,) = [r for r in client.search_runs([experiment]) if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    name = parent.info.run_name
+    base = printed_link(stdout, "its parent").split("/#/")[0]
+    page.goto(f"{base}/#/experiments/{experiment}/runs?workflowType=machine_learning")
+    trigger = page.locator('[data-component-id="mlflow.experiment_page.saved_views.trigger"]')
+    trigger.first.click(timeout=60_000)
+    menu = page.locator("[role=menu], [role=listbox], [role=dialog]").filter(has_text="Saved views").first
+    menu.get_by_text(f"{name}: charts", exact=True).wait_for(timeout=60_000)
+    menu.get_by_text(name, exact=True).click()
+    page.get_by_text(children(folder)[-1], exact=True).first.wait_for(timeout=60_000)  # its runs, open
