@@ -23,6 +23,7 @@ from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
 from runner.perceptron import TrainResult
 from runner.sweep import done_before, parent_run, progress, read_plan
+from runner.tags import PARENT
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -229,7 +230,7 @@ def _destination(cfg: DictConfig, place: Place, fingerprint: str | None):
             tags[run.FINGERPRINT_TAG] = fingerprint
         parent = parent_run(place.plan, store.uri, cfg.mlflow.experiment_name)
         if parent is not None:
-            tags["mlflow.parentRunId"] = parent
+            tags[PARENT] = parent
     return store, experiment, tags
 
 

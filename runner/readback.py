@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pandas as pd
 from mlflow.entities import Run as MlflowRun
 from mlflow.exceptions import MlflowException
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from runner.axes import SEED, Axis, parse
 from runner.run import FINGERPRINT_TAG
 from runner.store import ERROR_TAG, Store, TrackingError
+from runner.tags import PARENT
 from runner.tracking import JOB_NUM_TAG, SWEEP_TAG
 
 AXIS_PARAM = "sweep."  # the parent's params: sweep.<axis> = its values, as listed
@@ -149,7 +149,7 @@ def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
 
 
 def _children(store: Store, experiment: str, parent_run_id: str) -> Iterable[MlflowRun]:
-    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent_run_id}'"
+    query = f"tags.`{PARENT}` = '{parent_run_id}'"
     token = None
     while True:
         page = store.client.search_runs([experiment], query, page_token=token)

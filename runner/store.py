@@ -29,6 +29,7 @@ from sqlalchemy.pool import Pool
 
 from runner import signals
 from runner.errors import UsageError
+from runner.tags import PARENT
 
 log = logging.getLogger("runner")
 
@@ -232,7 +233,7 @@ class Store:
         full disk) by this process, or by one of this host that has ended (a parallel launcher's
         worker)."""
         query = (
-            f"attributes.status = 'RUNNING' AND tags.`mlflow.parentRunId` = '{parent_run_id}' "
+            f"attributes.status = 'RUNNING' AND tags.`{PARENT}` = '{parent_run_id}' "
             f"AND tags.`{HOST_TAG}` = '{socket.gethostname()}'"
         )
         for run in self.client.search_runs([experiment], query, max_results=1000):

@@ -35,6 +35,7 @@ from omegaconf import DictConfig
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.axes import Axis, Layout, layout, parse, plural, sweep_name
 from runner.errors import UsageError, out_of_space
+from runner.tags import NOTE
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.store import Store
@@ -334,7 +335,7 @@ class MlflowSweep(Callback):
             )
             summary = readback.sweep_summary(store, found)
             done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
-            tags = {tracking.NOTE_TAG: done.note, "best": done.best}
+            tags = {NOTE: done.note, "best": done.best}
             tracking.finish_sweep(store, sweep.run_id, done.metrics, tags, summary, done.files)
             cut = _save_views(sweep, shape, summary)
         log.info(_console(sweep, status, summary, done.best, cut))

@@ -17,17 +17,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
-from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_ARTIFACTS
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 from runner import views
 from runner.store import ERROR_TAG, Store, describe
+from runner.tags import LOGGED_ARTIFACTS
 
 if TYPE_CHECKING:
     from runner.run import Run
 
 JOB_NUM_TAG = "hydra.job.num"
-NOTE_TAG = "mlflow.note.content"  # a run's description, shown on its page
 SWEEP_TAG = "sweep.dir"  # on a sweep's parent run
 TRACE_DIGITS = 6  # significant digits of the trace table shown in the UI (trace.csv keeps all)
 TRACE_TABLE = "trace.json"
@@ -46,7 +45,7 @@ def write_tables(run: Run, folder: Path) -> list[Path]:
 # What MlflowClient.log_table writes, done by hand: log_table also lists the run's artifacts and
 # reads the run back to add its tag (17 ms a run here, against 2 ms for the file and the tag set
 # when the run is created). tests/test_mlflow_contract.py checks both against log_table's own.
-TABLE_TAG = {MLFLOW_LOGGED_ARTIFACTS: json.dumps([{"path": TRACE_TABLE, "type": "table"}])}
+TABLE_TAG = {LOGGED_ARTIFACTS: json.dumps([{"path": TRACE_TABLE, "type": "table"}])}
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from runner.axes import SEED, Axis, Layout, param_text
+from runner.tags import PARENT
 
 TAG_PREFIX = "mlflow.sharedViewState."
-PARENT_TAG = "mlflow.parentRunId"
 RESULTS = ("epochs", "converged", "updates")  # metrics shown beside the swept params
 SECTION = "answer"
 X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
@@ -69,7 +69,7 @@ def sweep_views(
     """The view states of a sweep, by share key. `cells` holds the values each cell has on
     `layout.cell_keys` (one tuple per distinct cell among the sweep's runs). A `part` (its
     number, an axis and a value) restricts the views to the runs with that value."""
-    search_filter = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
+    search_filter = f"tags.`{PARENT}` = '{parent_run_id}'"
     table_key, charts_key = keys(parent_run_id)
     if part is not None:
         number, key, value = part
@@ -127,9 +127,9 @@ def _grouping(
         return {
             "groupBy": {
                 "aggregateFunction": "average",
-                "groupByKeys": [{"mode": "tag", "groupByData": PARENT_TAG}],
+                "groupByKeys": [{"mode": "tag", "groupByData": PARENT}],
             },
-            "groupsExpanded": {f"tag.{PARENT_TAG}.{parent_run_id}": True},
+            "groupsExpanded": {f"tag.{PARENT}.{parent_run_id}": True},
         }
     positions = [list(cell_keys).index(k) for k in by]
     groups = {",".join(f"param.{k}.{param_text(cell[i])}" for k, i in zip(by, positions)) for cell in cells}
