@@ -32,6 +32,11 @@ JOBS = [
     ["gate=and", "++lr=0.3", "seed=1"],  # a forced addition: likewise
     ["gate=or", "hydra.job.chdir=false", "lr=0.25"],  # Hydra's own node: likewise
     ["gate=and", "gate.n_inputs=4", "mlflow.experiment_name='élan'", "lr=1e-3"],
+    # the same choice of groups again: what the jobs before set is put back
+    ["gate=and", "max_epochs=7"],
+    ["gate=custom", "seed=4"],
+    ["gate=or", "mlflow.tracking_uri=sqlite:///x.db", "init.weights=[1,2]"],
+    ["gate=or", "lr=2"],
 ]
 
 
@@ -100,3 +105,10 @@ def test_a_bad_value_fails_as_it_does_in_hydra(loader_and_master):
             with pytest.raises(type(hydras.value)) as cached:
                 cached_compose(job)
             assert str(cached.value) == str(hydras.value)
+    # a job after them gets its own config, with nothing of theirs left in it
+    good = ["gate=or", "max_epochs=3"]
+    expected = OmegaConf.to_container(loader.load_sweep_config(master, good))
+    got = OmegaConf.to_container(cache.job(good, 0))
+    for field in ("id", "num"):  # set by the launcher
+        expected["hydra"]["job"][field] = got["hydra"]["job"][field] = None
+    assert got == expected
