@@ -289,12 +289,16 @@ def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
     assert note.count("### ") == (0 if panels == 1 else 3 * panels)  # a table per panel, for each of 3 tables
 
 
-def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(tmp_path, new_store):
-    """hydra/launcher=parallel: the sweep's process and a forked worker share the jobs; every
-    run is whole, the progress lines come in order before the summary, and nothing is left
-    RUNNING."""
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])  # spawn: where there is no fork (macOS)
+def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(
+    tmp_path, new_store, start_method
+):
+    """hydra/launcher=parallel: the sweep's process and a worker (forked, or spawned and handed
+    Hydra's state) share the jobs; every run is whole, the progress lines come in order before
+    the summary, and nothing is left RUNNING."""
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     sweep = ["-m", "gate=or,and", "lr=0.5,1,2", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
+    sweep.append(f"hydra.launcher.start_method={start_method}")
     proc = run_cli(*sweep, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     client = MlflowClient(tracking_uri=uri)
