@@ -1,4 +1,4 @@
-"""The Hydra and MLflow versions the app is tested on (CI runs both ends of each), and the one
+"""The Hydra and MLflow versions the app is tested on (CI runs both ends of each), and the
 things that differ between Hydra 1.3 and 1.4 at the app's door: `version_base`, and 1.4's
 execution whitelist.
 
