@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from types import TracebackType
 
 from runner import versions
 
@@ -36,11 +35,9 @@ def cli() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         main()
-        if signals.received():  # swallowed somewhere: the command still ends interrupted
-            raise KeyboardInterrupt(signals.received())
+        signals.raise_if_received()  # swallowed somewhere: the command still ends interrupted
     except Exception as err:
-        if signals.received():  # an interrupt that some code turned into another error
-            raise KeyboardInterrupt(signals.received()) from None
+        signals.raise_if_received()  # an interrupt that some code turned into another error
         if wants_traceback:
             raise
         raise SystemExit(_message(err)) from None
@@ -65,20 +62,8 @@ def _message(err: Exception) -> str:
     return f"Error: {type(err).__name__}: {err} (overrides: {given}; HYDRA_FULL_ERROR=1 shows the traceback)"
 
 
-def _quiet_interrupt(
-    kind: type[BaseException], value: BaseException, traceback: TracebackType | None
-) -> None:
-    """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
-    the interrupt, so a sweep's parent run ends KILLED: see runner/sweep.py.)"""
-    if issubclass(kind, KeyboardInterrupt):
-        print(f"Interrupted ({value or 'SIGINT'})", file=sys.stderr)
-    else:
-        sys.__excepthook__(kind, value, traceback)
-
-
 if __name__ == "__main__":
     versions.warn_untested()
     register()  # the default sweeper and launcher, whatever the install
-    signals.install()  # a SIGTERM ends runs KILLED, as Ctrl-C does
-    sys.excepthook = _quiet_interrupt
+    signals.install()  # a SIGTERM ends runs KILLED, as Ctrl-C does; one line for either
     cli()

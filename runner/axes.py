@@ -5,13 +5,15 @@ A sweep's axes are the keys it lists values for (`gate=or,and`, `lr=0.1,1`, a pr
 config group's choice by the group (`gate`, `rule`), any other key by its dotted path (`lr`,
 `init.low`). Everything a sweep reports is laid out along them: the pivot tables, the heatmap,
 the parent run's name and params, and the MLflow UI's ready view (runner/views.py).
+runner/sweep_axes.py reads them off the sweep's Hydra config.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from runner.console import count
 
 SEED = "seed"
 # Which numeric axis goes across, and which categorical one goes down, when several vary.
@@ -84,26 +86,5 @@ def sweep_name(preset: str, axes: Sequence[Axis], jobs: int | None, clock: str, 
     the same command are told apart."""
     what = "×".join(a.key for a in axes) or "one point"
     unit = "trial" if search else "run"
-    count = f"{jobs} {plural(jobs, unit)}" if jobs is not None else f"? {unit}s"
-    return f"{preset}: {what}, {count}, {clock}"
-
-
-def plural(count: float, word: str) -> str:
-    return word if count == 1 else word + "s"
-
-
-def parse(text: str | None) -> int | float | str | None:
-    """A param's text as the value it was logged from: "3" → 3, "1.0" → 1.0, "or" → "or"."""
-    if text is None:
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def param_text(value: int | float | str) -> str:
-    """The text MLflow holds for a value logged by this app (the inverse of `parse`)."""
-    return value if isinstance(value, str) else json.dumps(value)
+    runs = count(jobs, unit) if jobs is not None else f"? {unit}s"
+    return f"{preset}: {what}, {runs}, {clock}"

@@ -13,9 +13,10 @@ if TYPE_CHECKING:  # the types only: the console needs neither numpy nor scipy t
     from runner.separability import Separability
 
 
-def number(value: float) -> str:
-    """A number as people write it: 1 rather than 1.0, 0.1 rather than 0.1000000000000000055."""
-    return f"{value:g}"
+def number(value: object) -> str:
+    """A value as people write it: 1 rather than 1.0, 0.1 rather than 0.1000000000000000055;
+    anything but a float as it prints."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def vector(values: Sequence[float]) -> str:

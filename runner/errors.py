@@ -24,3 +24,7 @@ def out_of_space(error: BaseException | None) -> str | None:
             return said[0].strip() if said else "no space left on device"
         error = error.__cause__ or error.__context__
     return None
+
+
+class TrackingError(UsageError):
+    """The store cannot take this run as configured; the message says why and what to do."""

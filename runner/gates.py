@@ -1,8 +1,8 @@
 """Truth tables of the built-in gates, for any number of inputs and either encoding.
 
 Rows count in binary, first input most significant, low level first; for two bipolar inputs
-that is the tutorial's order (-1,-1), (-1,1), (1,-1), (1,1). Plain numpy, no config: the config
-reaches these through the OmegaConf resolvers registered in runner/config.py.
+that is the tutorial's order (-1,-1), (-1,1), (1,-1), (1,1). Plain numpy, no config: runner/config.py's
+`validate` builds a built-in gate's table from these, and checks a given table against ENCODINGS.
 """
 
 from __future__ import annotations

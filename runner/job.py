@@ -1,9 +1,10 @@
-"""One Hydra job: a composed config becomes a Run, printed and logged to MLflow.
+"""One Hydra job: a composed config becomes a TrainedRun, printed and logged to MLflow.
 
     config ──► run.train ──► console (the trace, the outcome) ──► tracking.record_training
 
-In a sweep a job prints one progress line instead of its trace (its log file keeps everything),
-logs its run under the sweep's parent, and a job that fails still gets a FAILED run that says why.
+In a sweep a job adds one progress line instead of printing its trace (its log file keeps
+everything), logs its run under the sweep's parent, as the sweep's plan says (runner/plan.py),
+and a job that fails still gets a FAILED run that says why.
 """
 
 from __future__ import annotations
@@ -17,19 +18,17 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from runner import aside, console, run, signals
-from runner.aside import Aside, InLine
+from runner import console, helper, plan, progress, run, signals
 from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
+from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG
 from runner.perceptron import TrainResult
-from runner.sweep import done_before, parent_run, progress, read_plan
-from runner.tags import PARENT
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
 
 @dataclass(frozen=True)
-class Place:
+class JobContext:
     """What a job reads of Hydra's config, read once: a DictConfig resolves on every access."""
 
     in_sweep: bool
@@ -39,10 +38,10 @@ class Place:
     saved_config: Path | None  # Hydra's .hydra folder, unless hydra.output_subdir is null
     sweep_dir: Path
     job_num: int
-    plan: dict | None  # the sweep's plan (runner.sweep), None outside a sweep
+    plan: plan.Plan | None  # the sweep's plan, None outside a sweep
 
     @classmethod
-    def of(cls, hydra: DictConfig) -> Place:
+    def of(cls, hydra: DictConfig) -> JobContext:
         in_sweep = hydra.mode == RunMode.MULTIRUN
         output_dir = Path(hydra.runtime.output_dir)
         sweep_dir = Path(hydra.runtime.cwd, hydra.sweep.dir)
@@ -54,7 +53,7 @@ class Place:
             saved_config=None if hydra.output_subdir is None else output_dir / hydra.output_subdir,
             sweep_dir=sweep_dir,
             job_num=hydra.job.num if in_sweep else 0,
-            plan=read_plan(sweep_dir) if in_sweep else None,
+            plan=plan.read(sweep_dir) if in_sweep else None,
         )
 
 
@@ -71,39 +70,39 @@ def task(cfg: DictConfig) -> float:
 
 def job(cfg: DictConfig) -> float:
     """Train, print and log one run; returns its objective, for a sweeper that searches."""
-    place = Place.of(HydraConfig.get())
+    place = JobContext.of(HydraConfig.get())
     in_sweep = place.in_sweep
-    _stop_if_interrupted()  # an interrupt that some code swallowed stops the next job
+    signals.raise_if_received()  # an interrupt that some code swallowed stops the next job
     if not in_sweep and cfg.resume is not None:
         raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
     fingerprint = _fingerprint(cfg) if in_sweep else None
-    if fingerprint is not None:
-        kept = done_before(place.plan, fingerprint)
+    if fingerprint is not None and place.plan is not None:
+        kept = place.plan.done_before(fingerprint)
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
             _progress(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept")
             return 0.0  # what a grid sweeper ignores; a search cannot resume
-    beside = aside.IN_LINE if in_sweep else aside.start()  # a single run's other core
+    helping = helper.INLINE if in_sweep else helper.start()  # a single run's other core
     try:
-        return _train_and_record(cfg, place, fingerprint, beside)
+        return _train_and_record(cfg, place, fingerprint, helping)
     finally:
-        beside.close()
+        helping.close()
 
 
 def _train_and_record(
-    cfg: DictConfig, place: Place, fingerprint: str | None, beside: Aside | InLine
+    cfg: DictConfig, place: JobContext, fingerprint: str | None, helping: helper.Helper
 ) -> float:
     try:
-        trained = run.train(cfg, beside)
+        trained = run.train(cfg, helping)
     except Exception as err:
-        _stop_if_interrupted()
+        signals.raise_if_received()
         if place.in_sweep:
             _record_failure(cfg, place, err, fingerprint)
         raise
     _print(trained, place.in_sweep)
     try:
-        _record(cfg, place, trained, fingerprint, beside)
+        _record(cfg, place, trained, fingerprint, helping)
     except Exception as err:
-        _stop_if_interrupted()  # an interrupt that some code turned into another error
+        signals.raise_if_received()  # an interrupt that some code turned into another error
         full = out_of_space(err)
         if full:  # every later job would fail the same way: stop the sweep here, in one line
             raise SystemExit(
@@ -111,7 +110,7 @@ def _train_and_record(
                 "then run the same command again (a sweep with resume=latest)"
             ) from None
         raise
-    _stop_if_interrupted()
+    signals.raise_if_received()
     return trained.objective
 
 
@@ -124,12 +123,7 @@ def _fingerprint(cfg: DictConfig) -> str | None:
         return None
 
 
-def _stop_if_interrupted() -> None:
-    if signals.received():
-        raise KeyboardInterrupt(signals.received())
-
-
-def _print(trained: run.Run, in_sweep: bool) -> None:
+def _print(trained: run.TrainedRun, in_sweep: bool) -> None:
     """The tutorial's text; in a sweep only to the job's log file, where the console shows one
     progress line per job instead."""
     detail = logging.DEBUG if in_sweep else logging.INFO
@@ -140,20 +134,24 @@ def _print(trained: run.Run, in_sweep: bool) -> None:
 
 
 def _record(
-    cfg: DictConfig, place: Place, trained: run.Run, fingerprint: str | None, beside: Aside | InLine
+    cfg: DictConfig,
+    place: JobContext,
+    trained: run.TrainedRun,
+    fingerprint: str | None,
+    helping: helper.Helper,
 ) -> None:
-    """Log the run to MLflow, and say where to look. The PNGs are drawn beside the run, if it
-    can, while it opens the store."""
+    """Log the run to MLflow, and say where to look. The PNGs are drawn by the run's helper, if
+    it has one, while it opens the store."""
     out_dir = place.output_dir
     args = (out_dir / "plots", trained.inputs, trained.targets, trained.weights, trained.bias, trained.result)
     drawn = None
     if cfg.plots:
-        drawn = beside.submit(_plot, *args, cfg.activation.theta or 0.0)
+        drawn = helping.submit(_plot, *args, cfg.activation.theta or 0.0)
 
-    from runner import tracking  # mlflow is imported once the config is known to be good
+    from runner import tracking, ui  # mlflow is imported once the config is known to be good
 
     store, experiment, tags = _destination(cfg, place, fingerprint)
-    log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.table))
+    log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
     artifacts = tracking.write_tables(trained, out_dir)
     if place.saved_config is not None:
         artifacts.append(place.saved_config)
@@ -166,7 +164,7 @@ def _record(
     if place.in_sweep:
         _progress(place, f"{name}: {console.outcome(trained.result)}")
     else:
-        for line in tracking.where_to_look(store, cfg.mlflow.tracking_uri, experiment, run_id):
+        for line in ui.where_to_look(store.uri, cfg.mlflow.tracking_uri, experiment, run_id):
             log.info(line)
 
 
@@ -197,7 +195,7 @@ def _plot(
     return folder
 
 
-def _record_failure(cfg: DictConfig, place: Place, error: Exception, fingerprint: str | None) -> None:
+def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, fingerprint: str | None) -> None:
     """In a sweep, a job that failed before its run was logged still gets a FAILED run, under
     the sweep's parent, that says why; so the sweep's summary shows every job."""
     from runner import tracking
@@ -209,33 +207,34 @@ def _record_failure(cfg: DictConfig, place: Place, error: Exception, fingerprint
     try:
         store, experiment, tags = _destination(cfg, place, fingerprint)
         given = dict(o.lstrip("+~").split("=", 1) for o in place.task if "=" in o)
-        params = {k: v for k, v in given.items() if k.split(".")[0] not in ("hydra", "mlflow")}
+        params = {k: v for k, v in given.items() if k.split(".")[0] not in NOT_PARAMS}
         tracking.record_failure(store, experiment, name, tags, error, params)
     except Exception as unlogged:  # the job's own error is the one to report
         log.warning("This job's failure could not be logged to MLflow: %s", unlogged)
     _progress(place, f"{name}: failed: {error}")
 
 
-def _destination(cfg: DictConfig, place: Place, fingerprint: str | None):
+def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
     """The store (a relative sqlite path made absolute), the experiment and the sweep's tags."""
-    from runner import tracking
-    from runner.store import absolute, open_store
+    from runner.sqlite_store import absolute
+    from runner.store import open_store
 
     store = open_store(absolute(cfg.mlflow.tracking_uri, place.cwd))
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
     tags = {}
     if place.in_sweep:
-        tags[tracking.JOB_NUM_TAG] = str(place.job_num)
+        tags[JOB_NUM_TAG] = str(place.job_num)
         if fingerprint is not None:
-            tags[run.FINGERPRINT_TAG] = fingerprint
-        parent = parent_run(place.plan, store.uri, cfg.mlflow.experiment_name)
-        if parent is not None:
-            tags[PARENT] = parent
+            tags[FINGERPRINT_TAG] = fingerprint
+        parent = place.plan and place.plan.parent_in(store.uri, cfg.mlflow.experiment_name)
+        if parent:
+            tags[PARENT_TAG] = parent
     return store, experiment, tags
 
 
-def _progress(place: Place, outcome: str) -> None:
-    """The job's line in the sweep's progress; the sweep prints it (runner.sweep.Echo), the job's
-    log file keeps it."""
-    line = progress(place.sweep_dir, place.plan, outcome)
-    log.log(logging.DEBUG if line else logging.INFO, line or outcome)
+def _progress(place: JobContext, outcome: str) -> None:
+    """The job's line in the sweep's progress, which the sweep prints (runner/progress.py); the
+    job's log file keeps it. With no plan (the sweep's callback failed), the job prints it."""
+    if place.plan is not None:
+        progress.append(place.sweep_dir, outcome)
+    log.log(logging.DEBUG if place.plan is not None else logging.INFO, outcome)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from runner.axes import Layout
+from runner.console import number
 
 EPOCHS = "epochs"
 CONVERGED = "share converged"
@@ -69,12 +70,8 @@ def by_panel(table: pd.DataFrame, layout: Layout) -> Iterator[tuple[str, pd.Data
     levels = list(range(len(layout.panels)))
     for values, part in table.groupby(level=levels, sort=True):
         values = values if isinstance(values, tuple) else (values,)
-        name = ", ".join(f"{k}={_text(v)}" for k, v in zip(layout.panels, values))
+        name = ", ".join(f"{k}={number(v)}" for k, v in zip(layout.panels, values))
         yield name, part.droplevel(levels)
-
-
-def _text(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def best_first(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -84,9 +81,10 @@ def best_first(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return ranked[[*keys, "epochs", "converged", "updates", "run_name"]].reset_index(drop=True)
 
 
-def write_csv(tables: dict[str, pd.DataFrame], folder: Path, prefix: str = "") -> list[Path]:
-    """Each table as folder/<prefix><file stem>.csv; returns the files."""
-    paths = [folder / f"{prefix}{file_stem(title)}.csv" for title in tables]
+def write_csv(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Each table as folder/pivot_<file stem>.csv (the sweep's parent and the report alike);
+    returns the files."""
+    paths = [folder / f"pivot_{file_stem(title)}.csv" for title in tables]
     for path, table in zip(paths, tables.values()):
         table.to_csv(path)
     return paths
@@ -101,7 +99,7 @@ def _labelled(table: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     """Columns named with their axis, `lr=0.5`, for a reader who sees no header above them."""
     if not layout.columns:
         return table
-    return table.rename(columns=lambda v: f"{layout.columns}={_text(v)}")
+    return table.rename(columns=lambda v: f"{layout.columns}={number(v)}")
 
 
 def markdown(tables: dict[str, pd.DataFrame], layout: Layout) -> str:

@@ -22,6 +22,7 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 from runner.axes import Axis, Layout
+from runner.console import number
 
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
 DPI = 100
@@ -184,8 +185,8 @@ def heatmap(
         image = ax.imshow(
             mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto", vmin=low, vmax=max(high, low + 1e-9)
         )
-        ax.set_xticks(range(mean.shape[1]), [_tick(c) for c in mean.columns])
-        ax.set_yticks(range(mean.shape[0]), [_tick(r) for r in mean.index])
+        ax.set_xticks(range(mean.shape[1]), [number(c) for c in mean.columns])
+        ax.set_yticks(range(mean.shape[0]), [number(r) for r in mean.index])
         ax.set(xlabel=layout.columns or "", ylabel=layout.rows or "", title=name)
         for r in range(mean.shape[0]):
             for c in range(mean.shape[1]):
@@ -210,10 +211,6 @@ def heatmap(
     fig.colorbar(image, ax=axes, label="mean epochs", shrink=0.8)
     fig.suptitle(f"{title}, and share converged (hatched: not every run converged)")
     fig.savefig(path, bbox_inches="tight", pil_kwargs=PNG)
-
-
-def _tick(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def objective(done: pd.DataFrame, axes: Sequence[Axis], path: Path) -> None:

@@ -12,17 +12,25 @@ import pandas as pd
 from mlflow.entities import Run as MlflowRun
 from mlflow.exceptions import MlflowException
 
-from runner.axes import SEED, Axis, parse
-from runner.run import FINGERPRINT_TAG
-from runner.store import ERROR_TAG, Store, TrackingError
-from runner.tags import PARENT
-from runner.tracking import JOB_NUM_TAG, SWEEP_TAG
+from runner.axes import SEED, Axis
+from runner.errors import TrackingError
+from runner.names import (
+    AXES_PARAM,
+    AXIS_PARAM,
+    ERROR_TAG,
+    FINGERPRINT_TAG,
+    JOB_NUM_TAG,
+    JOBS_PARAM,
+    PARENT_TAG,
+    RESULT_METRICS,
+    SEARCH_PARAM,
+    STOP_REASON,
+    SWEEP_DIR_TAG,
+)
+from runner.param_text import parse
+from runner.store import Store
 
-AXIS_PARAM = "sweep."  # the parent's params: sweep.<axis> = its values, as listed
-AXES_PARAM = "sweep.axes"  # the axes, in order: gate,lr,seed
-SEARCH_PARAM = "sweep.search"  # "true" for a sweeper that searches (Optuna)
 FIXED_AXES = ("gate", "lr", "seed")  # in every summary, swept or not
-RESULTS = ["epochs", "converged", "stop_reason", "updates"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) ->
     else:
         latest = store.client.search_runs(
             [experiment],
-            f"tags.`{SWEEP_TAG}` LIKE '%'",
+            f"tags.`{SWEEP_DIR_TAG}` LIKE '%'",
             max_results=1,
             order_by=["attributes.start_time DESC"],
         )
@@ -66,7 +74,7 @@ def sweep_of(run: MlflowRun) -> Sweep:
     order = params.get(AXES_PARAM)
     keys = order.split(",") if order else list(FIXED_AXES)
     axes = tuple(_axis(k, params.get(AXIS_PARAM + k, "")) for k in keys)
-    planned = params.get(AXIS_PARAM + "jobs")
+    planned = params.get(JOBS_PARAM)
     return Sweep(
         experiment=run.info.experiment_id,
         run_id=run.info.run_id,
@@ -108,18 +116,16 @@ def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
                 "job": int(run.data.tags.get(JOB_NUM_TAG, -1)),
                 "run_name": run.info.run_name,
                 **{k: parse(p.get(k)) for k in keys},
-                "epochs": _int_or_none(m.get("epochs")),
-                "converged": _int_or_none(m.get("converged")),
-                "stop_reason": p.get("stop_reason"),
-                "updates": _int_or_none(m.get("updates")),
+                **{k: _int_or_none(m.get(k)) for k in RESULT_METRICS},
+                STOP_REASON: p.get(STOP_REASON),
                 "status": run.info.status,
                 "error": run.data.tags.get(ERROR_TAG, ""),
                 "run_id": run.info.run_id,
             }
         )
-    columns = ["job", "run_name", *keys, *RESULTS, "status", "error", "run_id"]
+    columns = ["job", "run_name", *keys, *RESULT_METRICS, STOP_REASON, "status", "error", "run_id"]
     frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
-    frame = frame.astype({c: "Int64" for c in (SEED, "epochs", "converged", "updates")})
+    frame = frame.astype({c: "Int64" for c in (SEED, *RESULT_METRICS)})
     return frame.astype({k: object for k in keys if k != SEED})  # values as logged: 3 stays 3
 
 
@@ -149,7 +155,7 @@ def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
 
 
 def _children(store: Store, experiment: str, parent_run_id: str) -> Iterable[MlflowRun]:
-    query = f"tags.`{PARENT}` = '{parent_run_id}'"
+    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     token = None
     while True:
         page = store.client.search_runs([experiment], query, page_token=token)

@@ -21,9 +21,10 @@ from runner.errors import UsageError
 
 
 def main(argv: list[str] | None = None) -> None:
-    from runner import readback
+    from runner import readback, stale_runs
     from runner.config import compose_defaults
-    from runner.store import absolute, open_store, sqlite_path, stale_message
+    from runner.sqlite_store import absolute, sqlite_path
+    from runner.store import open_store
 
     defaults = compose_defaults().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         "--csv",
         type=Path,
         metavar="DIR",
-        help="also write each table, and the sweep's summary, as DIR/<table>.csv",
+        help="also write the tables and the summary as DIR/*.csv, as the sweep's parent names them",
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables to FILE")
     args = parser.parse_args(argv)
@@ -54,9 +55,9 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"No MLflow store at {database} ({args.tracking_uri}): nothing to report")
         store = open_store(uri)
         experiment = store.find_experiment(args.experiment)
-        closed = store.close_stale_runs(experiment) if experiment is not None else []
+        closed = stale_runs.close_stale(store, experiment) if experiment is not None else []
         if closed:  # so that a killed sweep reads as what it is
-            print(stale_message(closed), file=sys.stderr)
+            print(stale_runs.message(closed), file=sys.stderr)
         sweep = readback.find_sweep(store, args.experiment, args.parent)
         summary = readback.sweep_summary(store, sweep)
     except UsageError as err:
@@ -71,7 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     if sweep.search:
         ranked = pivots.best_first(summary, keys)
         print(f"best trials first\n{ranked.head(pivots.BEST_SHOWN).to_string(index=False)}\n")
-        tables = {"best trials": ranked}
         text = f"# {sweep.name}: best trials first\n\n{ranked.to_markdown(index=False)}\n"
     else:
         shape = layout(sweep.axes)
@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.csv:
         args.csv.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.csv / "summary.csv", index=False)
-        pivots.write_csv(tables, args.csv)
+        if sweep.search:  # named as the sweep's parent names its files (runner/review.py)
+            ranked.to_csv(args.csv / "best_trials.csv", index=False)
+        else:
+            pivots.write_csv(tables, args.csv)
     if args.markdown:
         args.markdown.write_text(text)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from runner import pivots
-from runner.axes import SEED, Axis, Layout, plural
+from runner.axes import SEED, Axis, Layout
+from runner.console import count, number
 
 MAX_HEATMAP_CELLS = 24  # rows or columns of a panel; more would not read
 MAX_HEATMAP_PANELS = 12
@@ -62,7 +63,7 @@ def review(
         out.files += [folder / "best_trials.csv", folder / "best_trials.md", folder / "objective.png"]
         top = ranked.iloc[0]
         out.metrics["best_epochs"] = float(top["epochs"])
-        values = " ".join(f"{k}={_short(top[k])}" for k in keys)
+        values = " ".join(f"{k}={number(top[k])}" for k in keys)
         out.best = f"{values}, {top['epochs']:.0f} epochs ({top['run_name']})"
         explained = (
             "A search: each trial is one run at values the sweeper drew. The table lists the "
@@ -74,7 +75,7 @@ def review(
         return out
 
     tables = pivots.pivots(summary, layout)
-    out.files += pivots.write_csv(tables, folder, prefix="pivot_")
+    out.files += pivots.write_csv(tables, folder)
     body = pivots.markdown(tables, layout)
     (folder / "pivots.md").write_text(f"# {title}\n\n{body}")
     out.files.append(folder / "pivots.md")
@@ -109,7 +110,7 @@ def _best_cell(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> tuple
     where = pool["epochs"].idxmin()
     where = where if isinstance(where, tuple) else (where,)
     names = [*layout.panels, layout.rows or pivots.ALL, layout.columns or pivots.ALL]
-    words = [f"{k}={_short(v)}" for k, v in zip(names, where) if k != pivots.ALL]
+    words = [f"{k}={number(v)}" for k, v in zip(names, where) if k != pivots.ALL]
     return " ".join(words) or "every run", float(pool["epochs"].min())
 
 
@@ -136,7 +137,7 @@ def _note(title: str, out: Review, explained: str, tables: str) -> str:
     m = out.metrics
     runs, done = int(m["runs"]), int(m["finished"])
     head = (
-        f"**{title}**: {done} of {runs} {plural(runs, 'run')} finished, "
+        f"**{title}**: {done} of {count(runs, 'run')} finished, "
         f"{m['share_converged']:.0%} of them converged, {m['epochs_mean']:.2f} epochs on average. "
         f"Best: {out.best}."
     )
@@ -144,7 +145,3 @@ def _note(title: str, out: Review, explained: str, tables: str) -> str:
     if len(note) > NOTE_LIMIT:
         note = note[:NOTE_LIMIT].rsplit("\n", 1)[0] + "\n\n… (the whole tables are in the run's files)"
     return note
-
-
-def _short(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,6 +1,6 @@
 """What one run is, made from a composed config: the table, where training started, what it gave.
 
-`train(cfg)` is the one way from a config to a `Run`: validate, draw the initial values, train,
+`train(cfg)` is the one way from a config to a `TrainedRun`: validate, draw the initial values, train,
 decide separability. `name` and `params` say what the run is, for MLflow. The config is read here
 and nowhere further down: the core (perceptron, gates, separability) gets plain values.
 """
@@ -18,24 +18,26 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from runner import perceptron, separability
-from runner.aside import IN_LINE, Aside, InLine
+from runner import perceptron
 from runner.config import validate
 from runner.console import number
+from runner.helper import INLINE, Helper
+from runner.names import NOT_PARAMS
+from runner.separability import Separability, analyse
 
 
 @dataclass(frozen=True)
-class Run:
+class TrainedRun:
     inputs: np.ndarray  # the truth table's patterns, one row each
     targets: np.ndarray
     weights: np.ndarray  # the initial weights and bias, drawn or given
     bias: float
     setup: perceptron.Setup  # how it was trained: lr, rule, activation, ...
     result: perceptron.TrainResult
-    analysis: Future[separability.Separability]  # done already, or beside the run (runner.aside)
+    analysis: Future[Separability]  # done already, or by the run's helper
 
     @property
-    def table(self) -> separability.Separability:
+    def separability(self) -> Separability:
         """Whether the table is separable, and what the convergence theorem promises."""
         return self.analysis.result()
 
@@ -52,9 +54,9 @@ class Run:
         return float(r.epochs if r.converged else self.setup.max_epochs + 1)
 
 
-def train(cfg: DictConfig, beside: Aside | InLine = IN_LINE) -> Run:
+def train(cfg: DictConfig, helper: Helper = INLINE) -> TrainedRun:
     """Validate the config (ConfigError names the first bad key), then train; the table's
-    analysis is done in line, or `beside` the run."""
+    analysis is done in line, or by the run's `helper` (runner/helper.py)."""
     inputs, targets = validate(cfg)
     init, rule, activation = cfg.init, cfg.rule, cfg.activation
     weights, bias = perceptron.initial_parameters(
@@ -73,8 +75,8 @@ def train(cfg: DictConfig, beside: Aside | InLine = IN_LINE) -> Run:
         max_trace_rows=cfg.max_trace_rows,
     )
     result = perceptron.train(inputs, targets, weights, bias, setup)
-    analysis = beside.submit(separability.analyse, inputs, targets)
-    return Run(inputs, targets, weights, bias, setup, result, analysis)
+    analysis = helper.submit(analyse, inputs, targets)
+    return TrainedRun(inputs, targets, weights, bias, setup, result, analysis)
 
 
 def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
@@ -96,15 +98,13 @@ def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
     return " ".join([*words, f"lr={number(cfg.lr)}", f"seed={cfg.seed}"])
 
 
-def params(cfg: DictConfig, run: Run) -> dict[str, Any]:
+def params(cfg: DictConfig, run: TrainedRun) -> dict[str, Any]:
     """The resolved config as MLflow params, with the table and initial values actually used.
 
     A group's choice is logged under the group's name (`gate`, `rule`, `activation`) and its
-    other keys under `<group>.<key>`. The mlflow section and `resume` say where the run is logged
-    and how its sweep was started, not what it is, so they are left out.
+    other keys under `<group>.<key>`; NOT_PARAMS are left out.
     """
-    values: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    del values["mlflow"], values["resume"]  # where a run is logged, and how the sweep was started
+    values = _what_it_is(cfg)
     values["gate"].update(inputs=run.inputs.tolist(), targets=run.targets.tolist())
     values["init"].update(weights=run.weights.tolist(), bias=run.bias)
     for group in ("gate", "rule", "activation"):
@@ -114,14 +114,14 @@ def params(cfg: DictConfig, run: Run) -> dict[str, Any]:
     return values
 
 
-FINGERPRINT_TAG = "runner.fingerprint"  # on a sweep's child run: which job it is
+def _what_it_is(cfg: DictConfig) -> dict[str, Any]:
+    values = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(values, dict)
+    return {k: v for k, v in values.items() if k not in NOT_PARAMS}
 
 
 def fingerprint(cfg: DictConfig) -> str:
     """What makes two jobs the same job: a digest of the resolved config but for where it is
     logged and how its sweep was started. A resumed sweep runs a job again only if no FINISHED
     run of its sweep has its fingerprint."""
-    values = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(values, dict)
-    del values["mlflow"], values["resume"]
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(_what_it_is(cfg), sort_keys=True).encode()).hexdigest()[:16]

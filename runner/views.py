@@ -25,18 +25,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from runner.axes import SEED, Axis, Layout, param_text
-from runner.tags import PARENT
+from runner.axes import SEED, Axis, Layout
+from runner.names import PARENT_TAG, RESULT_METRICS, STOP_REASON
+from runner.param_text import param_text
 
 TAG_PREFIX = "mlflow.sharedViewState."
-RESULTS = ("epochs", "converged", "updates")  # metrics shown beside the swept params
 SECTION = "answer"
 X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
 UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "Load more" button
 
 
 def keys(name: str) -> tuple[str, str]:
-    """The share keys of a sweep's (or a part's) table and charts views."""
+    """The share keys of a sweep's (or a part's) table and charts views (runner/ui.py links them)."""
     return name, f"{name}-charts"
 
 
@@ -69,7 +69,7 @@ def sweep_views(
     """The view states of a sweep, by share key. `cells` holds the values each cell has on
     `layout.cell_keys` (one tuple per distinct cell among the sweep's runs). A `part` (its
     number, an axis and a value) restricts the views to the runs with that value."""
-    search_filter = f"tags.`{PARENT}` = '{parent_run_id}'"
+    search_filter = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     table_key, charts_key = keys(parent_run_id)
     if part is not None:
         number, key, value = part
@@ -113,8 +113,8 @@ def sweep_views(
 def _columns(axes: Sequence[Axis]) -> list[str]:
     return [
         *(f"params.`{a.key}`" for a in axes),
-        *(f"metrics.`{m}`" for m in RESULTS),
-        "params.`stop_reason`",
+        *(f"metrics.`{m}`" for m in RESULT_METRICS),
+        f"params.`{STOP_REASON}`",
     ]
 
 
@@ -127,9 +127,9 @@ def _grouping(
         return {
             "groupBy": {
                 "aggregateFunction": "average",
-                "groupByKeys": [{"mode": "tag", "groupByData": PARENT}],
+                "groupByKeys": [{"mode": "tag", "groupByData": PARENT_TAG}],
             },
-            "groupsExpanded": {f"tag.{PARENT}.{parent_run_id}": True},
+            "groupsExpanded": {f"tag.{PARENT_TAG}.{parent_run_id}": True},
         }
     positions = [list(cell_keys).index(k) for k in by]
     groups = {",".join(f"param.{k}.{param_text(cell[i])}" for k, i in zip(by, positions)) for cell in cells}
@@ -212,12 +212,3 @@ def tag_value(name: str, state: dict[str, Any], created_ms: int) -> str:
         "state": json.dumps(state, separators=(",", ":")),
     }
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
-
-
-def link(base: str, experiment_id: str, key: str, charts: bool = False) -> str:
-    """The runs page of the experiment, in MLflow 3's "Model training" view, opened on a view."""
-    mode = "&compareRunsMode=CHART" if charts else ""
-    return (
-        f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
-        f"&viewStateShareKey={key}{mode}"
-    )

@@ -239,7 +239,7 @@ def _hydra_config(*overrides: str):
     [("command_line", None), ("grid", 48), ("textbook", 18)],
 )
 def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
-    from runner.sweep import planned_jobs
+    from runner.sweep_axes import planned_jobs
 
     cfg = _hydra_config(f"sweep={preset}")
     assert cfg.hydra.sweeper._target_.endswith("sweeper.CachedSweeper")
@@ -251,7 +251,7 @@ def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
 
 
 def test_optuna_preset_searches_lr_and_the_initial_range():
-    from runner.sweep import planned_jobs
+    from runner.sweep_axes import planned_jobs
 
     cfg = _hydra_config("sweep=optuna", "hydra.sweeper.n_trials=7")
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
@@ -287,7 +287,7 @@ def test_every_error_a_job_raises_survives_pickling():
 
     from runner.config import UnknownKeyError
     from runner.errors import UsageError
-    from runner.store import TrackingError
+    from runner.errors import TrackingError
 
     for error in (
         ConfigError("lr", -1.0, "a finite number > 0"),

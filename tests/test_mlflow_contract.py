@@ -23,7 +23,7 @@ def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store):
     client.log_table(by_client, table, tracking.TRACE_TABLE)
     by_hand = store.create_run(experiment, "by hand", tracking.TABLE_TAG)
     tracking.write_table(table, tmp_path / tracking.TRACE_TABLE)
-    store.log_artifacts(by_hand, [tmp_path / tracking.TRACE_TABLE])
+    tracking.log_artifacts(store, by_hand, [tmp_path / tracking.TRACE_TABLE])
 
     def logged(run_id: str) -> tuple[str, object, list[str]]:
         tag = client.get_run(run_id).data.tags["mlflow.loggedArtifacts"]

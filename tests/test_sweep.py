@@ -226,10 +226,10 @@ def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
         "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n"
         in printed
     )
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
-        "epochs.csv",
-        "runs_per_cell.csv",
-        "share_converged.csv",
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [  # as the parent names them
+        "pivot_epochs.csv",
+        "pivot_runs_per_cell.csv",
+        "pivot_share_converged.csv",
         "summary.csv",
     ]
     assert "## share converged" in (tmp_path / "report.md").read_text()

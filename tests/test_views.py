@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runner import views
-from runner.axes import Axis, Layout, layout, parse, sweep_name
+from runner.axes import Axis, Layout, layout, sweep_name
+from runner.param_text import parse
 
 GATE = Axis("gate", ("or", "and"), False)
 LR = Axis("lr", ("0.1", "1"), True)

@@ -17,7 +17,6 @@ import logging  # no `from __future__ import annotations`: Hydra's plugin scan r
 import multiprocessing
 import os
 import queue
-import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -73,7 +72,10 @@ class ParallelLauncher(CachedLauncher):
     def _start(self, workers: int) -> ProcessPoolExecutor:
         """Workers forked from this process, warm: its imports, its compose cache and Hydra's
         state are theirs at once. They are forked here, from the main thread, between jobs and
-        before the launcher's threads start. Spawned (where there is no fork, or with
+        before the feeders start; the threads that run then are the sweep's progress printer
+        (whence each worker's own console streams) and numpy's BLAS pool (which OpenBLAS sets up
+        again after a fork), and the store's connections are never shared (runner/fork_safety.py).
+        Spawned (where there is no fork, or with
         start_method=spawn), each is handed Hydra's state as Hydra's joblib launcher hands it,
         `Singleton.get_state()` pickled by cloudpickle (OmegaConf's resolvers are closures), and
         makes its own cache."""
@@ -104,6 +106,8 @@ class _Jobs:
     each keep one worker busy. A worker's error that is not a job's failure (an interrupt, or
     SystemExit: the disk is full) stops the handing out, and is raised in this process.
 
+    Why not only an executor's map: the sweep's own process is one of the `n_jobs` workers (warm
+    at once, and counted), and no executor of the standard library hands jobs to its caller.
     No lock of Python's: Ctrl-C raises KeyboardInterrupt at any point in this process's main
     thread, which may leave such a lock held, and the next acquire waits forever. A SimpleQueue
     hands out each job once, atomically, and the error is one assignment."""
@@ -153,7 +157,7 @@ def _use_launcher(launcher: CachedLauncher, parent: int) -> None:
     """A forked worker's start: the sweep's launcher, its compose cache and Hydra's state as
     they are. A thread of the sweep's process may have held the console's lock at the fork."""
     global _worker
-    _ignore_interrupts(parent)
+    _as_worker_of(parent)
     sys.stdout = open(sys.stdout.fileno(), "w", buffering=1, closefd=False)
     sys.stderr = open(sys.stderr.fileno(), "w", buffering=1, closefd=False)
     _worker = launcher
@@ -167,22 +171,21 @@ def _make_launcher(
     import cloudpickle
 
     global _worker
-    _ignore_interrupts(parent)
+    _as_worker_of(parent)
     Singleton.set_state(cloudpickle.loads(state))
     _worker = CachedLauncher()
     _worker.setup(hydra_context=hydra_context, task_function=task_function, config=config)
     _worker.prepare()
 
 
-def _ignore_interrupts(parent: int) -> None:
+def _as_worker_of(parent: int) -> None:
     """Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it
     stops handing out jobs, and a worker ends the job it has, then exits. A sweep killed
     outright takes its workers along."""
-    from runner.signals import die_with_parent
+    from runner import signals
 
-    die_with_parent(parent)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+    signals.ignore_stops()
+    signals.die_with(parent)
 
 
 def _run(idx: int, overrides: List[str]) -> JobReturn:

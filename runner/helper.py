@@ -1,10 +1,10 @@
-"""Work a single run does beside its main line, on the machine's other core.
+"""A single run's helper: the work it does beside its main line, on the machine's other core.
 
 A single run spends most of its time importing: MLflow and opening its store on the main line,
 scipy (the table's separability) and matplotlib (the PNGs) for the rest. The rest needs only the
 trained run, so a process forked from the run once it has trained does it while the run opens
-the store, and the run collects the results when it logs them. Forked, the process starts in a
-few milliseconds with the run's imports. A sweep does not use it: its process is warm after its
+the store, and the run collects the results when it logs them. Forked, the helper starts in a
+few milliseconds with the run's imports. A sweep does not use one: its process is warm after its
 first job, and its other core is a parallel launcher's to use.
 
 Where there is no fork (or one core), the work is done in line, as it was.
@@ -24,7 +24,7 @@ from runner import signals
 T = TypeVar("T")
 
 
-class InLine:
+class InlineHelper:
     """Work done now, in this process, returned as a done Future: a sweep's jobs, and where
     there is no fork or one core."""
 
@@ -40,16 +40,19 @@ class InLine:
         pass
 
 
-IN_LINE = InLine()
+INLINE = InlineHelper()
 
 
-class Aside:
+class ForkedHelper:
+    """Work done in a process forked at the first submit, from the run's main thread. The run's
+    only other threads then are numpy's BLAS pool, which the helper never uses (OpenBLAS sets
+    its pool up again after a fork)."""
+
     def __init__(self) -> None:
-        # forked at the first submit, from the main thread of a process that has no other
         self.pool = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=signals.die_with_parent,
+            initializer=signals.die_with,
             initargs=(os.getpid(),),
         )
 
@@ -60,6 +63,9 @@ class Aside:
         self.pool.shutdown(cancel_futures=True)
 
 
-def start() -> Aside | InLine:
-    """An Aside, or IN_LINE where work is better done in line."""
-    return Aside() if sys.platform == "linux" and (os.cpu_count() or 1) > 1 else IN_LINE
+Helper = ForkedHelper | InlineHelper
+
+
+def start() -> Helper:
+    """A ForkedHelper, or INLINE where work is better done in line."""
+    return ForkedHelper() if sys.platform == "linux" and (os.cpu_count() or 1) > 1 else INLINE

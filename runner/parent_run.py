@@ -1,0 +1,182 @@
+"""A sweep's parent run, from its start to its end: the run that groups the sweep's children.
+
+`open_sweep` creates it, named and with params after what the sweep varies (or reopens the one
+that `resume=` names), and writes the plan its jobs read (runner/plan.py). `close` reads the
+children back (runner/readback.py), reviews them (runner/review.py: tables and pictures pivoted
+on the axes), gives the parent its metrics and description, saves the sweep's ready views for
+the MLflow UI (runner/views.py), ends it and says where to look (runner/ui.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from runner import plan, sqlite_store, stale_runs, ui
+from runner.axes import Axis, Layout, layout, sweep_name
+from runner.console import count
+from runner.errors import UsageError
+from runner.names import (
+    AXES_PARAM,
+    AXIS_PARAM,
+    BEST_TAG,
+    JOBS_PARAM,
+    LAUNCHER_PARAM,
+    NOTE_TAG,
+    OVERRIDES_TAG,
+    SEARCH_PARAM,
+    SWEEP_DIR_TAG,
+    SWEEPER_PARAM,
+)
+from runner.store import Store, open_store
+from runner.sweep_axes import is_search, planned_jobs, sweep_axes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenSweep:
+    """The parent run of the sweep in progress, and what its end needs to know."""
+
+    store: Store
+    shown_uri: str  # the store as the user gave it
+    experiment: str
+    run_id: str
+    name: str
+    dir: Path
+    axes: list[Axis]
+    search: bool
+    planned: int | None  # jobs
+    started: float  # time.time()
+
+
+def open_sweep(config: DictConfig) -> OpenSweep:
+    """Start the sweep's parent run (or reopen the one `resume` names) and write its plan."""
+    shown_uri = config.mlflow.tracking_uri
+    store = open_store(sqlite_store.absolute(shown_uri, Path.cwd()))
+    name = config.mlflow.experiment_name
+    try:
+        experiment = store.experiment_id(name)
+    except UsageError as err:  # no job could log: stop here, not in every job (Hydra would
+        raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
+    sqlite_store.reserve(store.uri)
+    sweep_dir = Path(config.hydra.sweep.dir)
+    axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
+    overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
+    done: dict[str, str] = {}
+    if config.get("resume"):
+        run_id, run_name, done = plan.reopen(store, config.resume, name, overrides, search)
+    else:
+        choices = config.hydra.runtime.choices
+        preset = choices.get("sweep") or "sweep"
+        run_name = sweep_name(
+            "sweep" if preset == "command_line" else preset, axes, jobs, time.strftime("%H:%M:%S"), search
+        )
+        params = {
+            AXES_PARAM: ",".join(a.key for a in axes),
+            **{AXIS_PARAM + a.key: a.listing for a in axes},
+            JOBS_PARAM: str(jobs),
+            LAUNCHER_PARAM: str(choices.get("hydra/launcher")),
+            SWEEPER_PARAM: str(choices.get("hydra/sweeper")),
+            SEARCH_PARAM: json.dumps(search),
+        }
+        tags = {SWEEP_DIR_TAG: str(sweep_dir.resolve()), OVERRIDES_TAG: " ".join(overrides)}
+        run_id = _start(store, experiment, run_name, tags, params)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
+    return OpenSweep(
+        store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time()
+    )
+
+
+def _start(store: Store, experiment: str, name: str, tags: dict[str, str], params: dict[str, str]) -> str:
+    from runner import tracking
+
+    return tracking.start_sweep(store, experiment, name, tags, params)
+
+
+def close(sweep: OpenSweep, status: str) -> None:
+    """Review the children logged so far, give the parent its results, end it with `status`, and
+    print where to look."""
+    from runner import readback, tracking
+    from runner.review import review
+
+    store, shape = sweep.store, layout(sweep.axes)
+    sqlite_store.free_reserve(store.uri)  # room to close the runs, should the jobs have filled the disk
+    if status != "FINISHED":
+        try:
+            stale_runs.end_left_running(store, sweep.experiment, sweep.run_id, status)
+        except Exception:  # the store may be what failed: its parent is still ended below
+            pass
+    with store.ending(sweep.run_id, status):
+        found = readback.Sweep(
+            sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
+        )
+        summary = readback.sweep_summary(store, found)
+        done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
+        tags = {NOTE_TAG: done.note, BEST_TAG: done.best}
+        tracking.finish_sweep(store, sweep.run_id, done.metrics, tags, summary, done.files)
+        cut = _save_views(sweep, shape, summary)
+    log.info(_console(sweep, status, summary, done.best, cut))
+
+
+def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
+    """Save the sweep's views for the MLflow UI, and a pair per part when the UI cannot load
+    the sweep whole; returns the axis it was cut on, and the axis's values."""
+    from runner import tracking, views
+
+    finished = summary[summary["status"] == "FINISHED"]
+    counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
+    cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
+    args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
+    named = views.named(views.sweep_views(*args), sweep.name)
+    cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
+    for number, value in enumerate(cut[1] if cut else []):
+        part = views.sweep_views(*args, part=(number, cut[0], value))
+        named.update(views.named(part, f"{sweep.name}, {cut[0]}={value}"))
+    tracking.save_views(sweep.store, sweep.experiment, named)
+    return cut
+
+
+def _console(
+    sweep: OpenSweep, status: str, summary: pd.DataFrame, best: str, cut: tuple[str, list[Any]] | None
+) -> str:
+    """What the sweep prints at its end: how it went, its runs, its best cell, its links."""
+    from runner import views
+
+    runs = len(summary)
+    if not runs:
+        return f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}"
+    converged = int(summary["converged"].sum())
+    uri = sweep.store.uri
+
+    def links(key: str, label: str) -> list[str]:
+        table, charts = views.keys(key)
+        return [
+            f"  {label:<12}{ui.view_url(uri, sweep.experiment, table)}",
+            f"  {'its charts:' if label == 'the sweep:' else '':<12}"
+            f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
+        ]
+
+    lines = [
+        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged; parent run {status}",
+        summary.drop(columns=["run_id"]).to_string(index=False),
+        *([f"Best: {best}"] if best else []),
+        *ui.serve_command(uri, sweep.shown_uri),
+        *links(sweep.run_id, "the sweep:"),
+    ]
+    if cut:
+        lines.append(
+            f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)"
+        )
+        for number, value in enumerate(cut[1]):
+            lines += links(f"{sweep.run_id}-{number}", f"{cut[0]}={value}:")
+    lines.append(f"  its parent: {ui.run_url(uri, sweep.experiment, sweep.run_id)}")
+    return "\n".join(lines)
