@@ -15,18 +15,21 @@ from __future__ import annotations
 import functools
 import os
 
+from sqlalchemy import event, exc
+from sqlalchemy.pool import Pool
+
 
 @functools.cache
 def install() -> None:
-    from sqlalchemy import event, exc
-    from sqlalchemy.pool import Pool
+    event.listen(Pool, "connect", owned)
+    event.listen(Pool, "checkout", not_inherited)
 
-    @event.listens_for(Pool, "connect")
-    def _owned(dbapi_connection, record) -> None:
-        record.info["pid"] = os.getpid()
 
-    @event.listens_for(Pool, "checkout")
-    def _not_inherited(dbapi_connection, record, proxy) -> None:
-        if record.info.get("pid", os.getpid()) != os.getpid():
-            record.dbapi_connection = proxy.dbapi_connection = None
-            raise exc.DisconnectionError(f"a connection of process {record.info['pid']}")
+def owned(dbapi_connection, record) -> None:
+    record.info["pid"] = os.getpid()
+
+
+def not_inherited(dbapi_connection, record, proxy) -> None:
+    if record.info.get("pid", os.getpid()) != os.getpid():
+        record.dbapi_connection = proxy.dbapi_connection = None
+        raise exc.DisconnectionError(f"a connection of process {record.info['pid']}")

@@ -18,11 +18,19 @@ from runner.versions import version_base
 GATES = sorted(p.stem for p in (CONF_DIR / "gate").glob("*.yaml"))
 
 
-def run_cli(*overrides: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
-    """`python -m runner OVERRIDES...` in `cwd`, with no MLFLOW_TRACKING_URI unless given."""
+def run_cli(
+    *overrides: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    python_args: bool = False,
+):
+    """`python -m runner OVERRIDES...` in `cwd`, with no MLFLOW_TRACKING_URI unless given; with
+    `python_args`, `python OVERRIDES...` (the first of them Python's own, such as `-c CODE`)."""
     base = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    command = [sys.executable, *overrides] if python_args else [sys.executable, "-m", "runner", *overrides]
     return subprocess.run(
-        [sys.executable, "-m", "runner", *overrides],
+        command,
         cwd=cwd,
         env={**base, **(env or {})},
         capture_output=True,

@@ -286,8 +286,7 @@ def test_every_error_a_job_raises_survives_pickling():
     import pickle
 
     from runner.config import UnknownKeyError
-    from runner.errors import UsageError
-    from runner.errors import TrackingError
+    from runner.errors import TrackingError, UsageError
 
     for error in (
         ConfigError("lr", -1.0, "a finite number > 0"),
@@ -297,3 +296,13 @@ def test_every_error_a_job_raises_survives_pickling():
     ):
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error)
+
+
+def test_every_config_folder_ships_in_the_wheel():
+    """pyproject.toml lists each folder of conf/ once, as a package of runner.conf: a new config
+    group that is not listed would be missing from a non-editable install."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+    project = tomllib.loads((CONF_DIR.parent / "pyproject.toml").read_text())
+    listed = {p for p in project["tool"]["setuptools"]["packages"] if p.startswith("runner.conf")}
+    folders = {p.parent for p in CONF_DIR.rglob("*.yaml")}
+    assert listed == {".".join(["runner.conf", *f.relative_to(CONF_DIR).parts]) for f in folders}

@@ -149,7 +149,15 @@ def test_ctrl_c_to_a_parallel_sweep_stops_it_in_one_line_and_leaves_nothing_runn
     client = MlflowClient(tracking_uri=uri)
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "runner", "-m", "seed=range(0,200)", "hydra/launcher=parallel"],
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "-m",
+            "seed=range(0,200)",
+            "hydra/launcher=parallel",
+            "hydra.launcher.n_jobs=2",
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -22,8 +22,6 @@ from hydra_plugins.perceptron_runner.parallel import ParallelLauncher
 from hydra_plugins.perceptron_runner.sweeper import CachedSweeper
 from runner.versions import version_base
 
-register()  # before the suites' fixture saves Hydra's singletons, which it restores after each test
-
 # the suites run without a version_base: Hydra 1.3 warns that its jobs change folder
 pytestmark = pytest.mark.filterwarnings("ignore:Future Hydra versions will no longer change working dir")
 
@@ -38,9 +36,13 @@ BOOT = (
 
 
 @pytest.fixture(autouse=True)
-def hydras_default_version_base():
-    """The suites expect Hydra's defaults for an app that gives no version_base: 1.1's on Hydra
-    1.3 (a job's chdir, for one). The app's tests in this process set 1.3's; 1.4 has one set."""
+def as_the_suites_expect():
+    """The plugins registered before each test: the suites' fixture restores Hydra's singletons
+    after each, which finds plugins anew by scanning, and Hydra 1.3's scan cannot see an editable
+    install (unless the current folder, the repository, is on sys.path, as with `python -m
+    pytest`). And the suites expect Hydra's defaults for an app that gives no version_base: 1.1's
+    on Hydra 1.3 (a job's chdir, for one). The app's tests in this process set 1.3's."""
+    register()
     if version_base():
         version.setbase("1.1")
 

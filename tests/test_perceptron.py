@@ -12,11 +12,12 @@ XOR_TARGETS = [-1, 1, 1, -1]
 
 
 def test_core_imports_neither_hydra_nor_mlflow():
+    """The whole learning core: the training loop, the truth tables, separability."""
     import subprocess
     import sys
 
     code = (
-        "import sys, runner.perceptron; "
+        "import sys, runner.perceptron, runner.gates, runner.separability; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'mlflow', 'omegaconf')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

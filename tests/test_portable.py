@@ -1,0 +1,64 @@
+"""What the app needs of the platform, and what it changes in the process: it runs where there
+is no fcntl (Windows), and importing it sets no process-wide state."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import run_cli
+from mlflow import MlflowClient
+
+NO_FCNTL = (
+    "import runpy, sys; sys.modules['fcntl'] = None; "  # `import fcntl` now raises ImportError
+    "sys.argv = ['runner', *sys.argv[1:]]; runpy.run_module('runner', run_name='__main__')"
+)
+
+
+def test_a_run_and_a_sweep_work_where_there_is_no_fcntl(tmp_path, new_store):
+    uri = new_store(tmp_path / "outputs" / "mlflow.db")
+    for overrides in (["gate=or", "lr=1"], ["-m", "gate=or,and", "plots=false"]):
+        proc = run_cli("-c", NO_FCNTL, *overrides, cwd=tmp_path, python_args=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "[2/2 " in proc.stdout and "sweep: gate, 2 runs, " in proc.stdout
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
+    assert sorted(r.info.status for r in runs) == ["FINISHED"] * 4
+    (parent,) = [r for r in runs if "sweep.dir" in r.data.tags]
+    assert sum(r.data.tags.get("mlflow.parentRunId") == parent.info.run_id for r in runs) == 2
+
+
+def test_importing_the_app_changes_no_process_wide_state():
+    """SQLAlchemy's pool hooks and MLflow's HTTP retry settings are set when a store opens
+    (runner/store.py), not when a module is imported. (MLflow sets a variable of its own,
+    _MLFLOW_TELEMETRY_SESSION_ID, when it is imported.)"""
+    check = textwrap.dedent(
+        """
+        import importlib, os, pkgutil, runner
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+        from runner import fork_safety as f
+
+        def hooked():
+            return event.contains(Pool, "connect", f.owned), event.contains(Pool, "checkout", f.not_inherited)
+
+        def ours():
+            return {k: v for k, v in os.environ.items() if not k.startswith("_MLFLOW")}
+
+        before = ours()
+        for module in pkgutil.iter_modules(runner.__path__):
+            if module.name not in ("__main__", "report"):  # the commands, which run when imported
+                importlib.import_module("runner." + module.name)
+        assert hooked() == (False, False) and ours() == before
+
+        from runner.store import Store
+
+        Store("http://127.0.0.1:9").client
+        assert hooked() == (True, True)
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "2"
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
