@@ -1,6 +1,6 @@
 """Where a user's time goes, measured on this machine and printed as ratios beside their targets.
 
-    python benchmarks/run.py [--jobs 1000] [--parallel 400] [--repeat 5]
+    python benchmarks/run.py [--jobs 1000] [--parallel 400] [--repeat 5] [--flat 5000]
 
 Each figure is measured beside its reference in the same run, each sweep in a folder (and store)
 of its own; the store is sqlite, made by the runner as a user's first command makes it.
@@ -16,7 +16,9 @@ of its own; the store is sqlite, made by the runner as a user's first command ma
    numpy, pandas, hydra and mlflow and logs that smallest run to the same store (median of 5);
 5. the sweep's memory: its process's RSS after job 100 and after job 1,000;
 6. the core: the perceptron rule on 65,536 rows of 16 bipolar inputs against scikit-learn's
-   Perceptron with the same settings, both reaching the same weights after the same epochs.
+   Perceptron with the same settings, both reaching the same weights after the same epochs;
+7. the progress's cost, flat per job: a 5,000-job sweep's time per job (plots=false) against a
+   200-job sweep's, and a job's progress line added after 5,000 lines against after 200.
 
 Appends the figures, with the date and the commit, to benchmarks/results.csv.
 """
@@ -131,7 +133,23 @@ def core_versus_sklearn() -> tuple[float, float, int]:
     return ours_s, theirs_s, ours.epochs
 
 
-def measure(jobs: int, parallel: int, repeat: int) -> dict[str, float]:
+def progress_line_s(lines_before: int, folder: Path) -> float:
+    """A job's progress line added (runner/progress.py) to a file that holds `lines_before`: the
+    median of 200."""
+    from runner import progress
+
+    folder.mkdir()
+    outcome = "or lr=1 seed=0: Converged after 3 epochs with 3 updates: final W = (1, 1), b = 1"
+    (folder / progress.PROGRESS_FILE).write_text(f"{time.time():.3f} {outcome}\n" * lines_before)
+    times = []
+    for _ in range(200):
+        start = time.perf_counter()
+        progress.append(folder, outcome)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(jobs: int, parallel: int, repeat: int, flat: int) -> dict[str, float]:
     f: dict[str, float] = {"jobs": jobs, "parallel_jobs": parallel}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -164,6 +182,12 @@ def measure(jobs: int, parallel: int, repeat: int) -> dict[str, float]:
             floors.append(time.perf_counter() - start)
             runs.append(wall([PY, "-m", "runner", "gate=or", "lr=1"], single))
         f["bare_floor_s"], f["single_run_s"] = statistics.median(floors), statistics.median(runs)
+        if flat:
+            f["flat_jobs"] = flat
+            f["lean_200_s"] = wall([PY, "-m", "runner", *sweep_args(200), *LEAN], fresh(root, "lean200"))
+            f["lean_flat_s"] = wall([PY, "-m", "runner", *sweep_args(flat), *LEAN], fresh(root, "leanflat"))
+            f["progress_200_s"] = progress_line_s(200, root / "progress200")
+            f["progress_flat_s"] = progress_line_s(flat, root / "progressflat")
     f["core_s"], f["sklearn_s"], f["core_epochs"] = core_versus_sklearn()
     return f
 
@@ -187,6 +211,14 @@ def report(f: dict[str, float]) -> list[tuple[str, float, str, bool]]:
     out = [(label, ratio, f"≤ {target:g}", ratio <= target) for label, ratio, target in rows]
     growth = f["rss_last_mb"] - f["rss_100_mb"]
     out.append((f"5.  RSS after job {n:.0f} − after job 100 (MB)", growth, "≤ 20", growth <= 20))
+    if "flat_jobs" in f:
+        big = f["flat_jobs"]
+        per_job = (f["lean_flat_s"] / big) / (f["lean_200_s"] / 200)
+        out.append(
+            (f"7a. {big:.0f}-job sweep per job ÷ 200-job, plots=false", per_job, "≤ 1.15", per_job <= 1.15)
+        )
+        line = f["progress_flat_s"] / f["progress_200_s"]
+        out.append((f"7b. a progress line after {big:.0f} lines ÷ after 200", line, "≤ 1.5", line <= 1.5))
     return out
 
 
@@ -213,8 +245,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000, help="jobs in the big sweeps (default 1000)")
     parser.add_argument("--parallel", type=int, default=400, help="jobs in the launcher comparison (400)")
     parser.add_argument("--repeat", type=int, default=5, help="single runs and floors, for the median (5)")
+    parser.add_argument("--flat", type=int, default=5000, help="jobs of the progress figure; 0: none (5000)")
     options = parser.parse_args()
-    f = measure(20 * max(1, options.jobs // 20), 20 * max(1, options.parallel // 20), options.repeat)
+    jobs, parallel, flat = (
+        20 * max(1, n // 20) if n else 0 for n in (options.jobs, options.parallel, options.flat)
+    )
+    f = measure(jobs, parallel, options.repeat, flat)
     n = f["jobs"]
     print(f"{'figure':<62} {'ratio':>7}  target  met")
     for label, ratio, target, met in report(f):
@@ -231,6 +267,13 @@ def main() -> None:
     )
     print(f"one run {f['single_run_s']:.2f} s, bare floor {f['bare_floor_s']:.2f} s")
     print(f"RSS {f['rss_100_mb']:.0f} MB after job 100, {f['rss_last_mb']:.0f} MB after job {n:.0f}")
+    if "flat_jobs" in f:
+        print(
+            f"plots=false per job: 200 jobs {f['lean_200_s'] / 200 * 1000:.1f} ms, "
+            f"{f['flat_jobs']:.0f} jobs {f['lean_flat_s'] / f['flat_jobs'] * 1000:.1f} ms; "
+            f"a progress line after 200 lines {f['progress_200_s'] * 1e3:.2f} ms, "
+            f"after {f['flat_jobs']:.0f}: {f['progress_flat_s'] * 1e3:.2f} ms"
+        )
     print(
         f"core {f['core_s']:.3f} s vs scikit-learn {f['sklearn_s']:.3f} s "
         f"({f['core_epochs']:.0f} epochs, same weights)"
