@@ -9,12 +9,10 @@ from runner import versions
 
 try:
     import hydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
     from hydra_plugins.perceptron_runner import register
     from runner import signals
-    from runner.config import CONF_DIR, unknown_key  # (importing it registers the config's schema)
+    from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.errors import UsageError
     from runner.job import task
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
@@ -51,13 +49,9 @@ def _message(err: Exception) -> str:
     else, the error with a hint to get its traceback."""
     if isinstance(err, UsageError):
         return str(err)
-    if isinstance(err.__cause__, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
-        "Could not override"
-    ):
-        return unknown_key(err.__cause__.full_key)  # not Hydra's hint to add it with +
-    if isinstance(err, HydraException) or isinstance(err.__cause__, OmegaConfBaseException):
-        cause = err.__cause__
-        return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
+    said = composition_message(err)
+    if said is not None:
+        return said
     given = " ".join(sys.argv[1:])
     return f"Error: {type(err).__name__}: {err} (overrides: {given}; HYDRA_FULL_ERROR=1 shows the traceback)"
 

@@ -20,7 +20,9 @@ from typing import Any, List, Optional
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
+from hydra.errors import HydraException
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from runner import gates
 from runner.errors import UsageError
@@ -104,6 +106,7 @@ class RunnerConfig:
     order: str = MISSING
     max_trace_rows: Optional[int] = MISSING
     plots: bool = MISSING
+    epoch_images: Optional[bool] = MISSING  # null: a single run's yes, a sweep job's no
     resume: Optional[str] = MISSING  # a sweep's parent run id, or latest; read by runner/sweep.py
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
@@ -136,6 +139,19 @@ def known_keys() -> list[str]:
         return keys
 
     return walk(RunnerConfig, "")
+
+
+def composition_message(err: Exception) -> str | None:
+    """What Hydra would print for an error of composing the config (a bad value, a key or a
+    group choice that is not there), as the command line prints it; None for another error."""
+    cause = err.__cause__
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
+        "Could not override"
+    ):
+        return unknown_key(cause.full_key)  # not Hydra's hint to add it with +
+    if isinstance(err, HydraException) or isinstance(cause, OmegaConfBaseException):
+        return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
+    return None
 
 
 def unknown_key(key: str) -> str:

@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -22,7 +21,6 @@ from runner import console, helper, plan, progress, run, signals
 from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
 from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG
-from runner.perceptron import TrainResult
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -38,6 +36,7 @@ class JobContext:
     saved_config: Path | None  # Hydra's .hydra folder, unless hydra.output_subdir is null
     sweep_dir: Path
     job_num: int
+    gate_source: Path  # the gate's config file (run.gate_source)
     plan: plan.Plan | None  # the sweep's plan, None outside a sweep
 
     @classmethod
@@ -53,6 +52,7 @@ class JobContext:
             saved_config=None if hydra.output_subdir is None else output_dir / hydra.output_subdir,
             sweep_dir=sweep_dir,
             job_num=hydra.job.num if in_sweep else 0,
+            gate_source=run.gate_source(hydra),
             plan=plan.read(sweep_dir) if in_sweep else None,
         )
 
@@ -143,10 +143,12 @@ def _record(
     """Log the run to MLflow, and say where to look. The PNGs are drawn by the run's helper, if
     it has one, while it opens the store."""
     out_dir = place.output_dir
-    args = (out_dir / "plots", trained.inputs, trained.targets, trained.weights, trained.bias, trained.result)
+    t, activation = trained, cfg.activation
     drawn = None
     if cfg.plots:
-        drawn = helping.submit(_plot, *args, cfg.activation.theta or 0.0)
+        stepped = run.epoch_images(cfg, place.in_sweep)
+        args = (out_dir / "plots", t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
+        drawn = helping.submit(_draw, *args, activation.theta or 0.0, stepped)
 
     from runner import tracking, ui  # mlflow is imported once the config is known to be good
 
@@ -155,12 +157,13 @@ def _record(
     artifacts = tracking.write_tables(trained, out_dir)
     if place.saved_config is not None:
         artifacts.append(place.saved_config)
-    if drawn is not None:
-        artifacts.append(drawn.result())
+    pictures, images = drawn.result() if drawn is not None else (None, [])
+    if pictures is not None:
+        artifacts.append(pictures)
     name = run.name(cfg, place.task)
-    run_id = tracking.record_training(
-        store, experiment, name, tags, run.params(cfg, trained), trained, artifacts
-    )
+    gate = tracking.gate_dataset(trained, cfg.gate.name, place.gate_source)
+    params = run.params(cfg, trained)
+    run_id = tracking.record_training(store, experiment, name, tags, params, trained, artifacts, gate, images)
     if place.in_sweep:
         _progress(place, f"{name}: {console.outcome(trained.result)}")
     else:
@@ -168,31 +171,10 @@ def _record(
             log.info(line)
 
 
-def _plot(
-    folder: Path,
-    inputs: np.ndarray,
-    targets: np.ndarray,
-    weights: np.ndarray,
-    bias: float,
-    result: TrainResult,
-    theta: float,
-) -> Path:
-    """The run's PNGs: errors per epoch, and for a 2-input table its decision lines."""
+def _draw(*args) -> tuple[Path, list]:
     from runner import plots  # matplotlib is imported only by runs that draw
 
-    folder.mkdir(exist_ok=True)
-    plots.errors_per_epoch(result.errors, len(targets), folder / "errors.png")
-    if inputs.shape[1] == 2:
-        plots.decision_lines(
-            inputs,
-            targets,
-            (weights, bias),
-            result.epoch_weights,
-            result.epoch_bias,
-            theta,
-            folder / "decision_lines.png",
-        )
-    return folder
+    return plots.run_pictures(*args)
 
 
 def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, fingerprint: str | None) -> None:

@@ -7,6 +7,7 @@ run are named by its config and by tracking.py; the README lists them.)"""
 PARENT_TAG = "mlflow.parentRunId"  # a sweep's child: the id of its sweep's parent run
 NOTE_TAG = "mlflow.note.content"  # a run's description, shown on its page
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # the artifacts the UI shows as tables
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # an input dataset's: what the run used it for
 
 # The runner's tags
 ERROR_TAG = "error"  # why a run FAILED (or was closed KILLED by another command)
@@ -29,6 +30,9 @@ SEARCH_PARAM = "sweep.search"  # "true" for a sweeper that searches (Optuna)
 # Top-level config keys that say where a run is logged and how its sweep was started, not what
 # the run is: no params of a run, no part of its fingerprint, no axis of a sweep
 NOT_PARAMS = ("hydra", "mlflow", "resume")
+
+# A training run's images: its decision line after each epoch, one step each
+EPOCH_IMAGES_KEY = "decision_line"
 
 # A training run's results, as the summary, the pivots and the UI's views show them
 RESULT_METRICS = ("epochs", "converged", "updates")

@@ -35,6 +35,7 @@ from runner.names import (
     SWEEP_DIR_TAG,
     SWEEPER_PARAM,
 )
+from runner.review import Review, review
 from runner.store import Store, open_store
 from runner.sweep_axes import is_search, planned_jobs, sweep_axes
 
@@ -106,7 +107,6 @@ def close(sweep: OpenSweep, status: str) -> None:
     """Review the children logged so far, give the parent its results, end it with `status`, and
     print where to look."""
     from runner import readback, tracking
-    from runner.review import review
 
     store, shape = sweep.store, layout(sweep.axes)
     sqlite_store.free_reserve(store.uri)  # room to close the runs, should the jobs have filled the disk
@@ -120,11 +120,11 @@ def close(sweep: OpenSweep, status: str) -> None:
             sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
         )
         summary = readback.sweep_summary(store, found)
-        done = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
-        tags = {NOTE_TAG: done.note, BEST_TAG: done.best}
-        tracking.finish_sweep(store, sweep.run_id, done.metrics, tags, summary, done.files)
+        reviewed = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
+        tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
+        tracking.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
         cut = _save_views(sweep, shape, summary)
-    log.info(_console(sweep, status, summary, done.best, cut))
+    log.info(_console(sweep, status, summary, reviewed, cut))
 
 
 def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
@@ -146,9 +146,10 @@ def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple
 
 
 def _console(
-    sweep: OpenSweep, status: str, summary: pd.DataFrame, best: str, cut: tuple[str, list[Any]] | None
+    sweep: OpenSweep, status: str, summary: pd.DataFrame, reviewed: Review, cut: tuple[str, list[Any]] | None
 ) -> str:
-    """What the sweep prints at its end: how it went, its runs, its best cell, its links."""
+    """What the sweep prints at its end: how it went, its runs, its best cell, which setting
+    mattered, its links."""
     from runner import views
 
     runs = len(summary)
@@ -168,7 +169,8 @@ def _console(
     lines = [
         f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged; parent run {status}",
         summary.drop(columns=["run_id"]).to_string(index=False),
-        *([f"Best: {best}"] if best else []),
+        *([f"Best: {reviewed.best}"] if reviewed.best else []),
+        *([reviewed.importance] if reviewed.importance else []),
         *ui.serve_command(uri, sweep.shown_uri),
         *links(sweep.run_id, "the sweep:"),
     ]

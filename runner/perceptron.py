@@ -199,7 +199,7 @@ def train(
     n_rows, n = x.shape
     layout = TraceLayout(n)
     act = activation_function(s.activation, s.theta, 0.0 if s.binary_targets else -1.0)
-    is_wrong = _mistakes_of(s.activation, s.theta)
+    is_wrong = mistakes_of(s.activation, s.theta)
     delta = rule_function(s.rule, s.binary_targets)
     shuffler = (
         np.random.default_rng(np.random.SeedSequence(s.seed).spawn(1)[0]) if s.order == "shuffle" else None
@@ -278,7 +278,7 @@ def train(
     )
 
 
-def _mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Which net inputs give a wrong output, for an array of them: Y != t without computing Y.
 
     step: Y = 1 exactly when yin >= 0, and t is on exactly when t > 0 (bipolar or binary);

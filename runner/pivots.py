@@ -121,3 +121,29 @@ def text(tables: dict[str, pd.DataFrame], layout: Layout) -> str:
             shown = _labelled(part, layout).to_string()
             parts.append(f"{title}{' — ' + panel if panel else ''}\n{shown}\n")
     return "\n".join(parts)
+
+
+def importance(summary: pd.DataFrame, keys: list[str]) -> dict[str, float]:
+    """How much of the spread of the finished runs' epochs each axis explains, on its own: the
+    between-group share of the variance, η² = Σ n_g (mean_g − mean)² / Σ (epochs − mean)², with
+    the runs grouped by their value on that axis. Empty when the epochs do not spread at all."""
+    done = finished(summary)
+    epochs = done["epochs"]
+    total = float(((epochs - epochs.mean()) ** 2).sum())
+    if done.empty or total == 0:
+        return {}
+    shares = {}
+    for key in keys:
+        groups = done.groupby(key, sort=False)["epochs"].agg(["size", "mean"])
+        between = float((groups["size"] * (groups["mean"] - epochs.mean()) ** 2).sum())
+        shares[key] = between / total
+    return dict(sorted(shares.items(), key=lambda item: -item[1]))
+
+
+def importance_sentence(shares: dict[str, float]) -> str:
+    """`lr explains 71 % of the spread of epochs, gate 22 %`."""
+    if not shares:
+        return "Every run took as many epochs as every other: no setting made a difference."
+    (first, share), *rest = shares.items()
+    others = "".join(f", {key} {round(100 * s)} %" for key, s in rest)
+    return f"{first} explains {round(100 * share)} % of the spread of epochs{others} (each on its own, η²)."

@@ -23,8 +23,10 @@ from PIL import Image
 
 from runner.axes import Axis, Layout
 from runner.console import number
+from runner.perceptron import TrainResult, mistakes_of
 
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
+MAX_STEPS = 50  # a run's pictures epoch by epoch, at most: the start, the last, evenly between
 DPI = 100
 PNG = {"compress_level": 1}  # fast to write; these are small pictures
 
@@ -44,14 +46,42 @@ class _Frame:
         for artist in moving:
             artist.set_visible(True)
 
-    def save(self, path: Path) -> None:
+    def image(self) -> Image.Image:
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
         for artist in self.moving:
             self.fig.draw_artist(artist)
         width, height = canvas.get_width_height()
         image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        image.convert("RGB").save(path, **PNG)  # opaque: a quarter less to compress
+        return image.convert("RGB")  # opaque: a quarter less to compress
+
+    def save(self, path: Path) -> None:
+        self.image().save(path, **PNG)
+
+
+def run_pictures(
+    folder: Path,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray,
+    bias: float,
+    result: TrainResult,
+    activation: str,
+    theta: float,
+    stepped: bool,
+) -> tuple[Path, list[tuple[int, Image.Image]]]:
+    """The run's PNGs in `folder`: errors per epoch, and for a 2-input table its decision lines;
+    and, `stepped`, a 2-input table's decision line epoch by epoch (epoch_images), as pictures
+    to log with their steps."""
+    folder.mkdir(exist_ok=True)
+    errors_per_epoch(result.errors, len(targets), folder / "errors.png")
+    if inputs.shape[1] != 2:
+        return folder, []
+    lines = ((weights, bias), result.epoch_weights, result.epoch_bias)
+    decision_lines(inputs, targets, *lines, theta, folder / "decision_lines.png")
+    if not stepped:
+        return folder, []
+    return folder, epoch_images(inputs, targets, *lines, activation, theta, epoch_steps(result.epochs))
 
 
 @functools.lru_cache(maxsize=8)  # about 1 MB each: the few tables of a sweep
@@ -109,6 +139,85 @@ def decision_lines(
         )
     parts["title"].set_text(f"Decision line, epoch by epoch ({epochs})")
     frame.save(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _step_frame(
+    inputs: tuple[tuple[float, ...], ...], positive: tuple[bool, ...], low: float, high: float, band: bool
+) -> tuple[_Frame, dict[str, Artist]]:
+    fig = Figure(figsize=(5.2, 3.8), dpi=DPI)
+    ax = fig.add_axes((0.13, 0.12, 0.53, 0.76))
+    points, targets = np.array(inputs), np.array(positive)
+    ax.scatter(*points[targets].T, marker="o", s=70, color="tab:blue", label="target +", zorder=3)
+    ax.scatter(*points[~targets].T, marker="x", s=70, color="tab:red", label="target −", zorder=3)
+    parts: dict[str, Artist] = {
+        "before": LineCollection([], colors="grey", linestyles="--", label="the epoch before"),
+        "now": LineCollection([], colors="black", linewidths=2, label="after this epoch"),
+    }
+    if band:
+        parts["band"] = LineCollection([], colors="black", linestyles=":", label="band ±θ")
+    for part in parts.values():
+        ax.add_collection(part)
+    (parts["wrong"],) = ax.plot(
+        [],
+        [],
+        "o",
+        markersize=16,
+        markerfacecolor="none",
+        markeredgecolor="tab:orange",
+        markeredgewidth=2,
+        label="misclassified",
+        zorder=2,
+    )
+    ax.set(xlim=(low, high), ylim=(low, high), xlabel="x1", ylabel="x2", aspect="equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small", frameon=False)
+    parts["title"] = fig.text(0.38, 0.92, "", ha="center", va="bottom", fontsize="medium")
+    return _Frame(fig, list(parts.values())), parts
+
+
+def epoch_steps(epochs: int, most: int = MAX_STEPS) -> list[int]:
+    """The epochs pictured one by one: 0 (the start) to the last, every one, or `most` of them
+    evenly spread, the first and the last among them."""
+    if epochs + 1 <= most:
+        return list(range(epochs + 1))
+    return sorted({round(k * epochs / (most - 1)) for k in range(most)})
+
+
+def epoch_images(
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    initial: tuple[np.ndarray, float],
+    epoch_weights: np.ndarray,
+    epoch_bias: np.ndarray,
+    activation: str,
+    theta: float,
+    steps: Sequence[int],
+) -> list[tuple[int, Image.Image]]:
+    """A 2-input table's decision line at each of `steps` (0: the initial weights; k: after
+    epoch k), the line of the step before dashed, the patterns it misclassifies ringed: the
+    pictures MLflow's step slider goes through."""
+    low, high = float(inputs.min()) - 0.6, float(inputs.max()) + 0.6
+    frame, parts = _step_frame(
+        tuple(map(tuple, inputs.tolist())), tuple((targets > 0).tolist()), low, high, theta > 0
+    )
+    lines = [initial, *zip(epoch_weights, epoch_bias)]
+    wrong_at = mistakes_of(activation, theta)
+    images = []
+    for at, step in enumerate(steps):
+        weights, bias = lines[step]
+        wrong = wrong_at(inputs @ np.asarray(weights, dtype=float) + bias, targets)
+        before = lines[steps[at - 1]] if at else None
+        parts["now"].set_segments(_segments([lines[step]], 0.0, low, high))
+        parts["before"].set_segments(_segments([before], 0.0, low, high) if before is not None else [])
+        if "band" in parts:
+            parts["band"].set_segments(
+                [*_segments([lines[step]], -theta, low, high), *_segments([lines[step]], theta, low, high)]
+            )
+        parts["wrong"].set_data(inputs[wrong, 0], inputs[wrong, 1])
+        when = "the start" if step == 0 else f"epoch {step} of {len(epoch_bias)}"
+        parts["title"].set_text(f"{when}: {int(wrong.sum())} of {len(targets)} misclassified")
+        images.append((step, frame.image()))
+    return images
 
 
 def _segments(lines, level: float, low: float, high: float) -> list[list[tuple[float, float]]]:
@@ -236,5 +345,22 @@ def objective(done: pd.DataFrame, axes: Sequence[Axis], path: Path) -> None:
     if axes:
         fig.axes[0].legend(fontsize="small")
     fig.suptitle("Epochs of each trial against the searched values")
+    fig.tight_layout()
+    fig.savefig(path, pil_kwargs=PNG)
+
+
+def importance(shares: dict[str, float], path: Path) -> None:
+    """Which setting mattered: each swept axis's share of the spread of epochs (η²), as bars,
+    the largest on top."""
+    keys = list(shares)
+    fig = Figure(figsize=(5.0, 0.9 + 0.45 * len(keys)), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    values = [100 * shares[k] for k in keys]
+    bars = ax.barh(range(len(keys)), values, color="tab:blue")
+    ax.bar_label(bars, labels=[f"{v:.0f} %" for v in values], padding=3)
+    ax.set_yticks(range(len(keys)), keys)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 110), xlabel="share of the spread of epochs explained (η², %)")
+    ax.set_title("Which setting mattered", fontsize="medium")
     fig.tight_layout()
     fig.savefig(path, pil_kwargs=PNG)

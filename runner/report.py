@@ -5,7 +5,8 @@
     python -m runner.report --csv DIR --markdown FILE
 
 A grid sweep's cells, pivoted on what it varied (the mean epochs ± sd over the seeds, the share
-that converged, the runs per cell); a search's trials, best first. The comparison without a
+that converged, the runs per cell), and which setting mattered (each axis's share of the spread of
+epochs, η²); a search's trials, best first. The comparison without a
 browser. It only reads: a store that is not there is an error, never created.
 """
 
@@ -76,8 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         shape = layout(sweep.axes)
         tables = pivots.pivots(summary, shape)
-        print(pivots.text(tables, shape))
-        text = f"# {sweep.name}\n\n{pivots.markdown(tables, shape)}"
+        shares = pivots.importance(summary, shape.cell_keys)
+        mattered = f"{pivots.importance_sentence(shares)}\n\n" if shape.cell_keys else ""
+        print(mattered + pivots.text(tables, shape))
+        text = f"# {sweep.name}\n\n{mattered}{pivots.markdown(tables, shape)}"
     if args.csv:
         args.csv.mkdir(parents=True, exist_ok=True)
         summary.to_csv(args.csv / "summary.csv", index=False)

@@ -4,7 +4,9 @@ Plain pandas and matplotlib on the sweep's summary (one row per run, runner.read
 parent run logs what this returns (runner.sweep), and `python -m runner.report` prints the same
 tables. What a sweep gets:
 - a grid (Hydra's sweeper, any launcher): the pivot tables on what varied (pivot_*.csv,
-  pivots.md) and heatmap_epochs.png, a panel per value of any axis beyond rows and columns;
+  pivots.md) and heatmap_epochs.png, a panel per value of any axis beyond rows and columns; and
+  which setting mattered: each axis's share of the spread of epochs (η², metrics
+  importance.<axis>, a sentence in the description, importance_epochs.png);
 - a search (Optuna): its trials best first (best_trials.csv, best_trials.md) and
   objective.png, the epochs against each searched value.
 """
@@ -32,6 +34,7 @@ class Review:
     metrics: dict[str, float] = field(default_factory=dict)
     best: str = ""  # the best cell or trial, in words
     note: str = ""  # Markdown: the run's description in the UI
+    importance: str = ""  # which setting mattered, in one sentence (a grid with axes)
 
 
 def review(
@@ -93,10 +96,16 @@ def review(
             folder / "heatmap_epochs.png",
         )
         out.files.append(folder / "heatmap_epochs.png")
+    shares = pivots.importance(summary, layout.cell_keys)
+    out.metrics.update({f"importance.{key}": value for key, value in shares.items()})
+    if shares:
+        plots.importance(shares, folder / "importance_epochs.png")
+        out.files.append(folder / "importance_epochs.png")
     cell, out.metrics["best_cell_epochs"] = _best_cell(mean, share, layout)
     out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (
         " on average" if layout.seeds else ""
     )
+    out.importance = pivots.importance_sentence(shares) if layout.cell_keys else ""
     out.note = _note(title, out, _explain(layout, summary), body)
     return out
 
@@ -139,7 +148,7 @@ def _note(title: str, out: Review, explained: str, tables: str) -> str:
     head = (
         f"**{title}**: {done} of {count(runs, 'run')} finished, "
         f"{m['share_converged']:.0%} of them converged, {m['epochs_mean']:.2f} epochs on average. "
-        f"Best: {out.best}."
+        f"Best: {out.best}." + (f" {out.importance}" if out.importance else "")
     )
     note = f"{head}\n\n{explained}\n\n{tables}"
     if len(note) > NOTE_LIMIT:

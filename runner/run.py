@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from runner import perceptron
-from runner.config import validate
+from runner.config import CONF_DIR, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
 from runner.names import NOT_PARAMS
@@ -77,6 +78,23 @@ def train(cfg: DictConfig, helper: Helper = INLINE) -> TrainedRun:
     result = perceptron.train(inputs, targets, weights, bias, setup)
     analysis = helper.submit(analyse, inputs, targets)
     return TrainedRun(inputs, targets, weights, bias, setup, result, analysis)
+
+
+def gate_source(hydra: DictConfig) -> Path:
+    """The config file of the gate chosen, its dataset's source: `gate=or` is conf/gate/or.yaml,
+    or the file of that name in a folder added to Hydra's search path (--config-dir)."""
+    choice = hydra.runtime.choices.gate
+    for source in hydra.runtime.config_sources:
+        if source.schema == "file" and Path(source.path, "gate", f"{choice}.yaml").is_file():
+            return Path(source.path, "gate", f"{choice}.yaml")
+    return CONF_DIR / "gate" / f"{choice}.yaml"
+
+
+def epoch_images(cfg: DictConfig, in_sweep: bool) -> bool:
+    """Whether to log the decision line epoch by epoch: as `epoch_images` says, or when it is
+    null, for a single run and not for a sweep's jobs (about 15 ms an epoch); never without plots."""
+    wanted = cfg.epoch_images if cfg.epoch_images is not None else not in_sweep
+    return bool(cfg.plots and wanted)
 
 
 def name(cfg: DictConfig, overrides: Sequence[str]) -> str:

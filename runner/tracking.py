@@ -6,25 +6,29 @@ Param values are written as runner/param_text.py says.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from mlflow.entities import Metric, Param, RunInfo, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunInfo, RunTag
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 from runner import views
-from runner.names import ERROR_TAG, LOGGED_ARTIFACTS_TAG, STOP_REASON
+from runner.names import DATASET_CONTEXT_TAG, EPOCH_IMAGES_KEY, ERROR_TAG, LOGGED_ARTIFACTS_TAG, STOP_REASON
 from runner.param_text import param_text
 from runner.store import Store, describe
 
 if TYPE_CHECKING:
+    from PIL.Image import Image
+
     from runner.run import TrainedRun
 
 TRACE_DIGITS = 6  # significant digits of the trace table shown in the UI (trace.csv keeps all)
@@ -59,9 +63,12 @@ def record_training(
     params: Mapping[str, Any],
     run: TrainedRun,
     artifacts: Iterable[Path],
+    gate: Dataset,
+    epoch_images: Sequence[tuple[int, Image]] = (),
 ) -> str:
-    """Log one run, complete, in three calls to the store (create, one batch, end) and a copy of
-    its artifacts; returns its id.
+    """Log one run, complete, in four calls to the store (create, one batch, its gate as an
+    input dataset, end) and a copy of its artifacts; returns its id. `epoch_images`, the
+    decision line after each epoch, go through MlflowClient.log_image, each with its step.
 
     `params` is a nested mapping, flattened with dotted keys. A value longer than MLflow allows
     for a param goes, whole, to the artifact params_too_long.json instead of being cut.
@@ -80,10 +87,36 @@ def record_training(
             params=[Param(k, text) for k, text in texts.items() if k not in too_long],
             metrics=[Metric(k, v, now, step) for k, v, step in _metrics(run)],
         )
+        mlflow.log_inputs(
+            run_id, datasets=[DatasetInput(gate, tags=[InputTag(DATASET_CONTEXT_TAG, "training")])]
+        )
         if too_long:
             mlflow.log_dict(run_id, too_long, "params_too_long.json")
         log_artifacts(store, info, artifacts)
+        for step, image in epoch_images:
+            mlflow.log_image(run_id, image, key=EPOCH_IMAGES_KEY, step=step)
     return run_id
+
+
+@functools.lru_cache(maxsize=64)  # a sweep's few tables: built once each
+def _gate_dataset(
+    name: str, source: str, columns: tuple[str, ...], rows: tuple[tuple[float, ...], ...]
+) -> Dataset:
+    import mlflow.data
+
+    table = pd.DataFrame(list(rows), columns=list(columns))
+    with warnings.catch_warnings():  # MLflow's own, about itself: that it registers its local
+        warnings.simplefilter("ignore")  # source twice, and a pandas call pandas 4 will change
+        made = mlflow.data.from_pandas(table, source=source, name=name, targets=columns[-1])
+    return Dataset(**made.to_dict())
+
+
+def gate_dataset(run: TrainedRun, name: str, source: Path) -> Dataset:
+    """The run's truth table (X1..Xn, T) as an MLflow dataset named after its gate, from its
+    config file: the same table gives the same digest, another table its own."""
+    table = run.truth_table()
+    rows = tuple(map(tuple, table.to_numpy().tolist()))
+    return _gate_dataset(name, str(source), tuple(table.columns), rows)
 
 
 def log_artifacts(store: Store, run: RunInfo, paths: Iterable[Path]) -> None:

@@ -136,6 +136,40 @@ def test_single_run_artifacts_status_and_name(or_run):
     assert {p.name for p in folder.iterdir()} - {"downloads"} == {"outputs"}
 
 
+def test_single_run_steps_through_its_epochs_as_mlflow_images(or_run):
+    """The run's page shows its decision line as an image chart with MLflow's step slider: the
+    start (step 0) and each epoch, a full picture and the UI's compressed one per step."""
+    _, _, client, run = or_run
+    images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+    steps = sorted({int(p.split("+step+")[1].split("+")[0]) for p in images})
+    assert steps == [0, 1, 2] and len(images) == 6
+    assert all(p.startswith("images/decision_line+step+") for p in images)
+    assert sum(p.endswith("+compressed.webp") for p in images) == 3
+    assert run.data.tags["mlflow.loggedImages"] == "True"
+
+
+def test_single_run_logs_its_gate_as_a_dataset(or_run):
+    _, _, _, run = or_run
+    (found,) = run.inputs.dataset_inputs
+    assert found.dataset.name == "or" and json.loads(found.dataset.source)["uri"].endswith(
+        "conf/gate/or.yaml"
+    )
+    assert json.loads(found.dataset.profile) == {"num_rows": 4, "num_elements": 12}
+    assert [c["name"] for c in json.loads(found.dataset.schema)["mlflow_colspec"]] == ["X1", "X2", "T"]
+
+
+def test_epoch_images_are_a_setting(tmp_path, new_store):
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    assert run_cli("gate=or", "epoch_images=false", cwd=tmp_path).returncode == 0
+    (run,) = all_runs(store(tmp_path))
+    assert not client_images(store(tmp_path), run) and "mlflow.loggedImages" not in run.data.tags
+    assert run.data.params["epoch_images"] == "false"
+
+
+def client_images(client: MlflowClient, run) -> list[str]:
+    return [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+
+
 def test_xor_ends_cleanly_not_converged(tmp_path, new_store):
     new_store(tmp_path / "outputs" / "mlflow.db")
     # hydra.job.chdir=true: jobs run in their own folders, yet log to the one store
@@ -194,6 +228,10 @@ def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_
         run.info.run_id, "params_too_long.json", str(tmp_path)
     )
     assert json.loads(Path(path).read_text()) == {"gate.inputs": rows}  # whole, as JSON
+    (found,) = run.inputs.dataset_inputs  # its own table, its own file: its own digest
+    assert found.dataset.name == "big_or"
+    assert json.loads(found.dataset.source)["uri"] == str(tmp_path / "extra" / "gate" / "big_or.yaml")
+    assert json.loads(found.dataset.profile)["num_rows"] == 1040
 
 
 BAD_INPUTS = {

@@ -55,6 +55,31 @@ def test_every_job_is_a_child_of_one_finished_parent(swept):
     assert {r.info.status for r in children} == {"FINISHED"}
 
 
+def test_each_run_logs_its_gate_as_a_dataset_the_runs_can_be_filtered_by(swept):
+    _, _, _, client, parent, children = swept
+    inputs = {c.info.run_name: c.inputs.dataset_inputs for c in children}
+    assert {len(found) for found in inputs.values()} == {1}
+    datasets = {name: found[0].dataset for name, found in inputs.items()}
+    assert {name.split()[0] for name in datasets} == {d.name for d in datasets.values()} == {"or", "xor"}
+    digests = {d.name: {e.digest for e in datasets.values() if e.name == d.name} for d in datasets.values()}
+    assert [len(found) for found in digests.values()] == [1, 1]  # the same table, the same digest
+    assert digests["or"] != digests["xor"]
+    assert json.loads(datasets["or lr=1 seed=0"].source)["uri"].endswith("conf/gate/or.yaml")
+    assert {i.tags[0].key: i.tags[0].value for i in inputs["or lr=1 seed=0"]} == {
+        "mlflow.data.context": "training"
+    }
+    experiment = parent.info.experiment_id
+    found = client.search_runs([experiment], "dataset.name = 'xor'")
+    assert sorted(r.info.run_name for r in found) == sorted(n for n in datasets if n.startswith("xor"))
+    (digest,) = digests["or"]
+    assert len(client.search_runs([experiment], f"dataset.digest = '{digest}'")) == 4
+
+
+def test_a_sweeps_jobs_log_no_epoch_images_unless_asked(swept):
+    _, _, _, client, _, children = swept
+    assert not [a for a in client.list_artifacts(children[0].info.run_id) if a.path == "images"]
+
+
 def test_children_compare_side_by_side(swept):
     *_, children = swept
     assert len({frozenset(r.data.params) for r in children}) == 1
@@ -99,18 +124,36 @@ def test_the_parent_params_say_what_was_swept(swept):
     assert parent.data.tags["sweep.overrides"] == " ".join(SWEEP[1:])
 
 
+def eta_squared(values: list[float], labels: list[str]) -> float:
+    """The between-group share of the variance, by hand: Σ n_g (mean_g − mean)² / Σ (x − mean)²."""
+    mean = sum(values) / len(values)
+    groups: dict[str, list[float]] = {}
+    for value, label in zip(values, labels):
+        groups.setdefault(label, []).append(value)
+    between = sum(len(g) * (sum(g) / len(g) - mean) ** 2 for g in groups.values())
+    return between / sum((v - mean) ** 2 for v in values)
+
+
 def test_the_parent_metrics_sum_the_sweep_up(swept):
     *_, parent, children = swept
     epochs = [c.data.metrics["epochs"] for c in children]
     or_cells = [sum(epochs[i : i + 2]) / 2 for i in (0, 2)]
-    assert parent.data.metrics == {
-        "runs": 8,
-        "finished": 8,
-        "share_converged": 0.5,
-        "epochs_mean": sum(epochs) / 8,
-        "epochs_max": max(epochs),
-        "best_cell_epochs": min(or_cells),  # xor never converges: only or's cells count
+    importance = {
+        f"importance.{axis}": eta_squared(epochs, [c.data.params[axis] for c in children])
+        for axis in ("gate", "lr")
     }
+    assert importance["importance.gate"] > 0.5 > importance["importance.lr"]  # xor never converges
+    assert parent.data.metrics == pytest.approx(
+        {
+            "runs": 8,
+            "finished": 8,
+            "share_converged": 0.5,
+            "epochs_mean": sum(epochs) / 8,
+            "epochs_max": max(epochs),
+            "best_cell_epochs": min(or_cells),  # xor never converges: only or's cells count
+            **importance,  # which setting mattered: every axis but the seed
+        }
+    )
     best_lr = "0.5" if or_cells[0] < or_cells[1] else "1"
     assert parent.data.tags["best"].startswith(f"gate=or lr={best_lr}, ")
 
@@ -119,6 +162,9 @@ def test_the_parent_description_is_the_pivot_in_words(swept):
     *_, parent, children = swept
     note = parent.data.tags["mlflow.note.content"]
     assert note.startswith(f"**{parent.info.run_name}**: 8 of 8 runs finished, 50% of them converged")
+    gate, lr = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("gate", "lr"))
+    said = f"gate explains {gate} % of the spread of epochs, lr {lr} % (each on its own, η²)."
+    assert said in note.split("\n")[0]
     assert (
         "Each cell is one gate × lr setting: the epochs its runs took, mean ± sd over its seeds (0, 1)"
         in note
@@ -136,6 +182,7 @@ def test_the_parent_files(swept):
         "summary.json",
         "pivots.md",
         "heatmap_epochs.png",
+        "importance_epochs.png",
         "pivot_epochs.csv",
         "pivot_share_converged.csv",
         "pivot_runs_per_cell.csv",
@@ -226,6 +273,8 @@ def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
         "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n"
         in printed
     )
+    gate, lr = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("gate", "lr"))
+    assert f"\ngate explains {gate} % of the spread of epochs, lr {lr} % (each on its own, η²).\n" in printed
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [  # as the parent names them
         "pivot_epochs.csv",
         "pivot_runs_per_cell.csv",

@@ -1,10 +1,12 @@
-"""A sweep's axes, its layout and its MLflow UI views, as plain values (no MLflow, no Hydra)."""
+"""A sweep's axes, its layout, which setting mattered and its MLflow UI views, as plain values
+(no MLflow, no Hydra)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from runner import views
+from runner import pivots, views
 from runner.axes import Axis, Layout, layout, sweep_name
 from runner.param_text import parse
 
@@ -103,3 +105,28 @@ def test_a_sweep_bigger_than_the_ui_loads_is_cut_on_its_first_fitting_axis():
         "param.gate.and,param.lr.0.1",
         "param.gate.and,param.lr.1.0",
     }
+
+
+def test_which_setting_mattered_is_the_between_group_share_of_the_variance():
+    """η² by hand: epochs 2, 4 at lr=1 and 6, 8 at lr=0.5. Mean 5, total Σ(x−5)² = 20; lr's
+    groups have means 3 and 7: 2·4 + 2·4 = 16, so 0.8; the gate (or, and, or, and) has means
+    4 and 6: 2·1 + 2·1 = 4, so 0.2; the seed is no axis."""
+    summary = pd.DataFrame(
+        {
+            "gate": ["or", "and", "or", "and"],
+            "lr": [1.0, 1.0, 0.5, 0.5],
+            "seed": [0, 1, 0, 1],
+            "epochs": [2, 4, 6, 8],
+            "converged": [1, 1, 1, 1],
+            "status": ["FINISHED"] * 4,
+        }
+    )
+    shares = pivots.importance(summary, ["gate", "lr"])
+    assert shares == pytest.approx({"lr": 0.8, "gate": 0.2}) and list(shares) == ["lr", "gate"]
+    said = "lr explains 80 % of the spread of epochs, gate 20 % (each on its own, η²)."
+    assert pivots.importance_sentence(shares) == said
+    assert pivots.importance(summary.assign(epochs=3), ["gate", "lr"]) == {}  # no spread to explain
+    # a FAILED run is left out: epochs 2, 4 (lr=1) and 8 (lr=0.5), mean 14/3, total 168/9,
+    # between 2·(3 − 14/3)² + (8 − 14/3)² = 150/9
+    failed = summary.assign(status=["FINISHED", "FINISHED", "FAILED", "FINISHED"])
+    assert pivots.importance(failed, ["lr"]) == pytest.approx({"lr": 150 / 168})

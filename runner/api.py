@@ -1,0 +1,152 @@
+"""From Python and from a notebook: a run composed from the same configs and overrides as the
+command line (Hydra's compose API), trained, its trace a DataFrame, logged to MLflow if asked;
+and a sweep's runs read back.
+
+    from runner import api
+
+    run = api.train("gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0")
+    run.trace                  # the epoch-by-epoch trace table, a pandas DataFrame
+    run.result.converged       # and all else the run computed (runner.perceptron.TrainResult)
+    print(run.text())          # what `python -m runner ...` prints for it
+    run.pictures("pictures")   # its PNGs: errors per epoch, the decision lines
+    api.train("gate=or", "lr=1", log=True).run_id   # logged as the command line logs it
+    api.sweep_runs()           # the latest sweep's runs, one row each
+
+Bad input raises what the command line prints, as one line: a runner.errors.UsageError
+(runner.config.ConfigError for a value out of range), with no traceback from inside Hydra.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from runner import console, run
+from runner.config import CONF_DIR, ConfigError, composition_message
+from runner.errors import UsageError
+from runner.perceptron import TrainResult
+from runner.versions import version_base
+
+
+def compose(*overrides: str) -> DictConfig:
+    """The config `python -m runner OVERRIDES...` runs with (its `hydra` node left out)."""
+    return _composed(overrides)[0]
+
+
+def _composed(overrides: tuple[str, ...]) -> tuple[DictConfig, Path]:
+    """The config, and the gate's config file (run.gate_source)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    from hydra_plugins.perceptron_runner import register
+
+    register()  # the default sweep preset names the cached sweeper
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
+            cfg = hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
+    except Exception as err:
+        said = composition_message(err)
+        if said is None:
+            raise
+        raise UsageError(said) from None
+    source = run.gate_source(cfg.hydra)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, source
+
+
+@dataclass(frozen=True)
+class Training:
+    """One run trained from Python: its config, what it computed, and its MLflow run if logged."""
+
+    config: DictConfig
+    trained: run.TrainedRun
+    name: str  # as the command line names its MLflow run: `or lr=1 seed=0`
+    gate_source: Path  # the gate's config file
+    run_id: str | None = None
+
+    @property
+    def trace(self) -> pd.DataFrame:
+        """One row per pattern presented: epoch, inputs, target, net input, output, weights, changes."""
+        return self.result.trace
+
+    @property
+    def result(self) -> TrainResult:
+        return self.trained.result
+
+    def text(self) -> str:
+        """What the command line prints for this run: the data, the trace, the outcome."""
+        t = self.trained
+        setup, epochs = console.setup(t.inputs, t.targets, t.weights, t.bias), console.epoch_tables(t.result)
+        return f"{setup}\n\n{epochs}\n\n{console.outcome(t.result)}\n{console.separability(t.separability)}"
+
+    def pictures(self, folder: str | Path) -> list[Path]:
+        """The run's PNGs in `folder`: errors.png, and decision_lines.png for a 2-input table."""
+
+        drawn, _ = self._pictures(Path(folder), stepped=False)
+        return sorted(drawn.glob("*.png"))
+
+    def _pictures(self, folder: Path, stepped: bool) -> tuple[Path, list]:
+        from runner import plots
+
+        t, activation = self.trained, self.config.activation
+        args = (folder, t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
+        return plots.run_pictures(*args, activation.theta or 0.0, stepped)
+
+
+def train(*overrides: str, log: bool = False) -> Training:
+    """Compose the config from `overrides` (as on the command line), train, and with `log=True`
+    log the run to the config's MLflow store and experiment, as the command line does."""
+    cfg, source = _composed(overrides)
+    if cfg.resume is not None:
+        raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
+    training = Training(cfg, run.train(cfg), run.name(cfg, overrides), source)
+    if not log:
+        return training
+    return dataclasses.replace(training, run_id=_log(training, overrides))
+
+
+def _log(training: Training, overrides: tuple[str, ...]) -> str:
+    from runner import tracking
+    from runner.sqlite_store import absolute
+    from runner.store import open_store
+
+    cfg, trained = training.config, training.trained
+    store = open_store(absolute(cfg.mlflow.tracking_uri, Path.cwd()))
+    experiment = store.experiment_id(cfg.mlflow.experiment_name)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        artifacts = tracking.write_tables(trained, folder)
+        saved = folder / ".hydra"  # as a Hydra job keeps its config, and the run logs it
+        saved.mkdir()
+        (saved / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+        (saved / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)))
+        artifacts.append(saved)
+        images = []
+        if cfg.plots:
+            pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
+            artifacts.append(pictures)
+        gate = tracking.gate_dataset(trained, cfg.gate.name, training.gate_source)
+        params = run.params(cfg, trained)
+        return tracking.record_training(
+            store, experiment, training.name, {}, params, trained, artifacts, gate, images
+        )
+
+
+def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
+    """A sweep's runs, one row each, as its parent's summary lists them: the latest sweep in the
+    app's store and experiment (as `overrides` set them, e.g. "mlflow.tracking_uri=..."), or
+    the sweep whose parent run id is `parent`."""
+    from runner import readback
+    from runner.sqlite_store import absolute
+    from runner.store import open_store
+
+    where = compose(*overrides).mlflow
+    store = open_store(absolute(where.tracking_uri, Path.cwd()))
+    sweep = readback.find_sweep(store, where.experiment_name, parent)
+    return readback.sweep_summary(store, sweep)
