@@ -18,7 +18,9 @@ of its own; the store is sqlite, made by the runner as a user's first command ma
 6. the core: the perceptron rule on 65,536 rows of 16 bipolar inputs against scikit-learn's
    Perceptron with the same settings, both reaching the same weights after the same epochs;
 7. the progress's cost, flat per job: a 5,000-job sweep's time per job (plots=false) against a
-   200-job sweep's, and a job's progress line added after 5,000 lines against after 200.
+   200-job sweep's, and a job's progress line added after 5,000 lines against after 200;
+8. the decision line epoch by epoch as MLflow images: a 200-job sweep with epoch_images=true
+   against the same sweep without (plots on, both).
 
 Appends the figures, with the date and the commit, to benchmarks/results.csv.
 """
@@ -174,6 +176,13 @@ def measure(jobs: int, parallel: int, repeat: int, flat: int) -> dict[str, float
             joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
             f["joblib_400_s"] = wall([PY, "-m", "runner", *some, *joblib], fresh(root, "joblib"))
 
+        images = []  # side by side, twice; the pair of the lower ratio (noise only adds)
+        for k in range(2):
+            without = wall([PY, "-m", "runner", *sweep_args(200)], fresh(root, f"plain200-{k}"))
+            stepped = [PY, "-m", "runner", *sweep_args(200), "epoch_images=true"]
+            images.append((wall(stepped, fresh(root, f"images200-{k}")), without))
+        f["images_200_s"], f["plain_200_s"] = sorted(images, key=lambda p: p[0] / p[1])[0]
+
         single = fresh(root, "single")
         floors, runs = [], []
         for _ in range(repeat):  # side by side, one after the other
@@ -219,6 +228,8 @@ def report(f: dict[str, float]) -> list[tuple[str, float, str, bool]]:
         )
         line = f["progress_flat_s"] / f["progress_200_s"]
         out.append((f"7b. a progress line after {big:.0f} lines ÷ after 200", line, "≤ 1.5", line <= 1.5))
+    images = f["images_200_s"] / f["plain_200_s"]
+    out.append(("8.  200 jobs, epoch_images=true ÷ without", images, "report", True))
     return out
 
 
@@ -277,6 +288,10 @@ def main() -> None:
     print(
         f"core {f['core_s']:.3f} s vs scikit-learn {f['sklearn_s']:.3f} s "
         f"({f['core_epochs']:.0f} epochs, same weights)"
+    )
+    print(
+        f"200 jobs, plots on: {f['plain_200_s'] / 200 * 1000:.1f} ms a job, with epoch_images=true "
+        f"{f['images_200_s'] / 200 * 1000:.1f} ms"
     )
     append(f)
     print(f"appended to {RESULTS.relative_to(HERE.parent)}")

@@ -9,6 +9,7 @@ and a sweep's runs read back.
     run.result.converged       # and all else the run computed (runner.perceptron.TrainResult)
     print(run.text())          # what `python -m runner ...` prints for it
     run.pictures("pictures")   # its PNGs: errors per epoch, the decision lines
+    run.epoch_images()         # the decision line after each epoch, as (epoch, picture)
     api.train("gate=or", "lr=1", log=True).run_id   # logged as the command line logs it
     api.sweep_runs()           # the latest sweep's runs, one row each
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
+from PIL.Image import Image
 
 from runner import console, run
 from runner.config import CONF_DIR, ConfigError, composition_message
@@ -90,6 +92,20 @@ class Training:
 
         drawn, _ = self._pictures(Path(folder), stepped=False)
         return sorted(drawn.glob("*.png"))
+
+    def epoch_images(self) -> list[tuple[int, Image]]:
+        """A 2-input table's decision line at the start (0) and after each epoch, as the run's
+        page in MLflow steps through them: (epoch, picture) pairs; none for a wider table."""
+        from runner import plots
+
+        t, activation = self.trained, self.config.activation
+        if t.inputs.shape[1] != 2:
+            return []
+        lines = ((t.weights, t.bias), t.result.epoch_weights, t.result.epoch_bias)
+        steps = plots.epoch_steps(t.result.epochs)
+        return plots.epoch_images(
+            t.inputs, t.targets, *lines, activation.name, activation.theta or 0.0, steps
+        )
 
     def _pictures(self, folder: Path, stepped: bool) -> tuple[Path, list]:
         from runner import plots

@@ -36,6 +36,7 @@ from runner.names import (
     SWEEPER_PARAM,
 )
 from runner.review import Review, review
+from runner.run import epoch_images
 from runner.store import Store, open_store
 from runner.sweep_axes import is_search, planned_jobs, sweep_axes
 
@@ -56,6 +57,7 @@ class OpenSweep:
     search: bool
     planned: int | None  # jobs
     started: float  # time.time()
+    images: bool  # whether its jobs log their decision line epoch by epoch
 
 
 def open_sweep(config: DictConfig) -> OpenSweep:
@@ -92,8 +94,9 @@ def open_sweep(config: DictConfig) -> OpenSweep:
         run_id = _start(store, experiment, run_name, tags, params)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
+    images = epoch_images(config, in_sweep=True)
     return OpenSweep(
-        store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time()
+        store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time(), images
     )
 
 
@@ -136,10 +139,10 @@ def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple
     counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
     cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
     args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
-    named = views.named(views.sweep_views(*args), sweep.name)
+    named = views.named(views.sweep_views(*args, images=sweep.images), sweep.name)
     cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
     for number, value in enumerate(cut[1] if cut else []):
-        part = views.sweep_views(*args, part=(number, cut[0], value))
+        part = views.sweep_views(*args, part=(number, cut[0], value), images=sweep.images)
         named.update(views.named(part, f"{sweep.name}, {cut[0]}={value}"))
     tracking.save_views(sweep.store, sweep.experiment, named)
     return cut

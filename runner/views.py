@@ -26,12 +26,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from runner.axes import SEED, Axis, Layout
-from runner.names import PARENT_TAG, RESULT_METRICS, STOP_REASON
+from runner.names import EPOCH_IMAGES_KEY, PARENT_TAG, RESULT_METRICS, STOP_REASON
 from runner.param_text import param_text
 
 TAG_PREFIX = "mlflow.sharedViewState."
 SECTION = "answer"
 X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
+DATASET_COLUMN = "attributes.`Dataset`"  # the runs table's column of each run's input datasets: its gate
 UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "Load more" button
 
 
@@ -65,10 +66,12 @@ def sweep_views(
     runs: int,
     search: bool,
     part: tuple[int, str, Any] | None = None,
+    images: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The view states of a sweep, by share key. `cells` holds the values each cell has on
     `layout.cell_keys` (one tuple per distinct cell among the sweep's runs). A `part` (its
-    number, an axis and a value) restricts the views to the runs with that value."""
+    number, an axis and a value) restricts the views to the runs with that value. With `images`
+    (its jobs logged their decision line epoch by epoch), the charts step through them."""
     search_filter = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     table_key, charts_key = keys(parent_run_id)
     if part is not None:
@@ -106,7 +109,7 @@ def sweep_views(
     line_keys = [k for k in cell_keys if k != X_METRIC]
     lines = not search and layout.columns == X_METRIC
     charts = {**base, **_grouping(parent_run_id, line_keys if lines else cell_keys, cells, cell_keys)}
-    charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines)
+    charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines, images=images)
     return {table_key: table, charts_key: charts}
 
 
@@ -115,6 +118,7 @@ def _columns(axes: Sequence[Axis]) -> list[str]:
         *(f"params.`{a.key}`" for a in axes),
         *(f"metrics.`{m}`" for m in RESULT_METRICS),
         f"params.`{STOP_REASON}`",
+        DATASET_COLUMN,
     ]
 
 
@@ -142,7 +146,9 @@ def _grouping(
     }
 
 
-def _charts(axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines: bool) -> list[dict]:
+def _charts(
+    axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines: bool, images: bool = False
+) -> list[dict]:
     """The charts a teacher would project, first in the charts view; MLflow adds one per other
     metric below them."""
     count = runs + 1  # MLflow shows the first 10 runs or groups in a chart unless told
@@ -184,6 +190,8 @@ def _charts(axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines
     )
     charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
     charts.append(_card("BAR", metricKey="converged", runsCountToCompare=count))
+    if images:  # the decision line of each run, epoch by epoch: MLflow's step slider, at the start
+        charts.append(_card("IMAGE", imageKeys=[EPOCH_IMAGES_KEY], step=0, runsCountToCompare=count))
     for number, chart in enumerate(charts):
         chart["uuid"] = f"{SECTION}-{number}"
     return charts

@@ -26,7 +26,10 @@ def runs_by_status(client: MlflowClient) -> dict[str, list]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    "signum",
+    [pytest.param(signal.SIGINT, marks=pytest.mark.scale), signal.SIGTERM],  # both in CI
+)
 def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp_path, new_store, signum):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     client = MlflowClient(tracking_uri=uri)

@@ -95,6 +95,8 @@ KEYS = [
     "max_epochs",
     "order",
     "max_trace_rows",
+    "plots",
+    "epoch_images",
     "init.weights",
     "init.bias",
     "init.low",

@@ -233,6 +233,7 @@ def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
         "metrics.`converged`",
         "metrics.`updates`",
         "params.`stop_reason`",
+        "attributes.`Dataset`",  # the gate, as an MLflow dataset
     ]
     assert table["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": k} for k in ("gate", "lr")]
     cells = {f"param.gate.{c.data.params['gate']},param.lr.{c.data.params['lr']}" for c in children}
@@ -284,6 +285,7 @@ def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
     assert "## share converged" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.scale  # two sweeps, 12 s: the quick loop keeps under two minutes
 def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
     new_store(tmp_path / "outputs" / "mlflow.db")
     for _ in range(2):
@@ -338,7 +340,10 @@ def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
     assert note.count("### ") == (0 if panels == 1 else 3 * panels)  # a table per panel, for each of 3 tables
 
 
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])  # spawn: where there is no fork (macOS)
+@pytest.mark.parametrize(
+    "start_method",
+    ["fork", pytest.param("spawn", marks=pytest.mark.scale)],  # spawn: where there is no fork
+)
 def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(
     tmp_path, new_store, start_method
 ):

@@ -47,6 +47,10 @@ def ui(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ui")
     proc = run_cli(*SWEEP, "plots=false", cwd=folder, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    single = run_cli(
+        "gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0", cwd=folder
+    )  # its epochs as images
+    assert single.returncode == 0, single.stderr[-3000:]
     port = free_port()
     server = subprocess.Popen(
         [
@@ -70,7 +74,8 @@ def ui(tmp_path_factory):
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            yield folder, proc.stdout.replace("127.0.0.1:5000", f"127.0.0.1:{port}"), page
+            printed = proc.stdout + single.stdout
+            yield folder, printed.replace("127.0.0.1:5000", f"127.0.0.1:{port}"), page
             browser.close()
     finally:
         server.terminate()
@@ -133,7 +138,7 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     folder, stdout, page = ui
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
-    (parent,) = [r for r in client.search_runs([experiment]) if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    (parent,) = client.search_runs([experiment], "tags.`sweep.dir` LIKE '%'")
     name = parent.info.run_name
     base = printed_link(stdout, "its parent").split("/#/")[0]
     page.goto(f"{base}/#/experiments/{experiment}/runs?workflowType=machine_learning")
@@ -143,3 +148,38 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     menu.get_by_text(f"{name}: charts", exact=True).wait_for(timeout=60_000)
     menu.get_by_text(name, exact=True).click()
     page.get_by_text(children(folder)[-1], exact=True).first.wait_for(timeout=60_000)  # its runs, open
+
+
+def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
+    folder, stdout, page = ui
+    page.goto(printed_link(stdout, "the sweep"))
+    page.get_by_text(children(folder)[-1], exact=True).first.wait_for(timeout=60_000)
+    headers = [h.strip() for h in page.locator("[role=columnheader]").all_inner_texts()]
+    assert "Dataset" in headers, headers
+    client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    (xor,) = client.search_runs([experiment], "attributes.run_name = 'xor lr=1 seed=0'")
+    digest = xor.inputs.dataset_inputs[0].dataset.digest
+    page.get_by_text(f"xor ({digest})").first.wait_for(timeout=60_000)
+    screenshot(page, folder, "sweep-datasets.png")
+
+
+def test_a_single_runs_page_steps_through_its_epochs(ui):
+    """The run's images, one per epoch, in an image chart with MLflow's step slider: the start
+    (step 0) and the two epochs of the README's OR run."""
+    folder, stdout, page = ui
+    page.goto(printed_link(stdout, "this run"))
+    page.get_by_role("tab", name="Model metrics").first.click(timeout=60_000)
+    page.get_by_text("epochs", exact=True).first.wait_for(timeout=60_000)
+    card = page.get_by_text("decision_line", exact=True).first
+    for _ in range(20):  # the charts are drawn as they scroll into view
+        if card.is_visible():
+            break
+        page.mouse.move(600, 600)
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(300)
+    card.wait_for(timeout=60_000)
+    slider = page.locator("[role=slider]").first
+    slider.wait_for(timeout=60_000)
+    assert (slider.get_attribute("aria-valuemin"), slider.get_attribute("aria-valuemax")) == ("0", "2")
+    screenshot(page, folder, "run-epochs.png")

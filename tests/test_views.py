@@ -66,6 +66,15 @@ def test_the_table_view_groups_cells_and_lists_every_run():
     assert charts["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "gate"}]
     assert set(charts["groupsExpanded"]) == {"param.gate.or", "param.gate.and"}
     assert all(c["runsCountToCompare"] == 13 for c in charts["compareRunCharts"])
+    assert "IMAGE" not in {c["type"] for c in charts["compareRunCharts"]}  # the jobs logged none
+
+
+def test_a_sweep_whose_jobs_step_through_their_epochs_charts_them():
+    shape = layout([GATE, LR])
+    cells = [("or", 0.1), ("or", 1.0)]
+    charts = views.sweep_views("p1", [GATE, LR], shape, cells, runs=2, search=False, images=True)["p1-charts"]
+    (card,) = [c for c in charts["compareRunCharts"] if c["type"] == "IMAGE"]
+    assert (card["imageKeys"], card["step"]) == (["decision_line"], 0)  # the slider starts at the start
 
 
 def test_a_sweep_of_seeds_alone_is_one_open_group():
