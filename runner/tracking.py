@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunInfo, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
@@ -87,15 +88,27 @@ def record_training(
             params=[Param(k, text) for k, text in texts.items() if k not in too_long],
             metrics=[Metric(k, v, now, step) for k, v, step in _metrics(run)],
         )
-        mlflow.log_inputs(
-            run_id, datasets=[DatasetInput(gate, tags=[InputTag(DATASET_CONTEXT_TAG, "training")])]
-        )
+        log_gate(store, run_id, gate)
         if too_long:
             mlflow.log_dict(run_id, too_long, "params_too_long.json")
         log_artifacts(store, info, artifacts)
         for step, image in epoch_images:
             mlflow.log_image(run_id, image, key=EPOCH_IMAGES_KEY, step=step)
     return run_id
+
+
+def log_gate(store: Store, run_id: str, gate: Dataset, tries: int = 3) -> None:
+    """The run's truth table as its input dataset. MLflow's store looks a dataset up, then
+    inserts it, so jobs that log the same new table at once race on its unique key; the one
+    that lost tries again, and then finds it."""
+    inputs = [DatasetInput(gate, tags=[InputTag(DATASET_CONTEXT_TAG, "training")])]
+    for attempt in range(tries):
+        try:
+            store.client.log_inputs(run_id, datasets=inputs)
+            return
+        except MlflowException:
+            if attempt == tries - 1:
+                raise
 
 
 @functools.lru_cache(maxsize=64)  # a sweep's few tables: built once each

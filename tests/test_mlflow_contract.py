@@ -32,3 +32,39 @@ def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store):
         return tag, content, [a.path for a in client.list_artifacts(run_id)]
 
     assert logged(by_hand.run_id) == logged(by_client)
+
+
+def test_jobs_that_log_the_same_new_table_at_once_all_log_it(tmp_path, new_store):
+    """MLflow's store looks a dataset up, then inserts it: two jobs logging the same new table at
+    once race, and the loser's insert fails on the store's unique key (seen in a 400-job
+    parallel sweep). tracking.log_gate tries again, and finds it."""
+    import threading
+
+    from mlflow.entities import Dataset
+
+    from runner.store import Store
+
+    uri = new_store(tmp_path / "mlflow.db")
+    store = Store(uri)
+    experiment = store.experiment_id("race")
+    failures = []
+    for round_ in range(5):
+        gate = Dataset(f"gate{round_}", f"d{round_}", "local", '{"uri": "x"}', None, None)
+        runs = [store.start_run(experiment, f"r{round_}-{k}") for k in range(6)]
+        start = threading.Barrier(len(runs))
+
+        def log(run_id: str, gate=gate, start=start) -> None:
+            start.wait()
+            try:
+                tracking.log_gate(store, run_id, gate)
+            except Exception as err:  # noqa: BLE001 - what the test counts
+                failures.append(err)
+
+        threads = [threading.Thread(target=log, args=(r,)) for r in runs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for run_id in runs:
+            assert [d.dataset.name for d in store.client.get_run(run_id).inputs.dataset_inputs] == [gate.name]
+    assert failures == []
