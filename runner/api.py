@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from PIL.Image import Image
 
 from runner import console, run
-from runner.config import CONF_DIR, ConfigError, composition_message
+from runner.config import CONF_DIR, composition_message
 from runner.errors import UsageError
 from runner.perceptron import TrainResult
 from runner.versions import version_base
@@ -119,8 +119,7 @@ def train(*overrides: str, log: bool = False) -> Training:
     """Compose the config from `overrides` (as on the command line), train, and with `log=True`
     log the run to the config's MLflow store and experiment, as the command line does."""
     cfg, source = _composed(overrides)
-    if cfg.resume is not None:
-        raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
+    run.refuse_resume(cfg)
     training = Training(cfg, run.train(cfg), run.name(cfg, overrides), source)
     if not log:
         return training

@@ -18,7 +18,6 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner import console, helper, plan, progress, run, signals
-from runner.config import ConfigError
 from runner.errors import UsageError, out_of_space
 from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG
 
@@ -73,8 +72,8 @@ def job(cfg: DictConfig) -> float:
     place = JobContext.of(HydraConfig.get())
     in_sweep = place.in_sweep
     signals.raise_if_received()  # an interrupt that some code swallowed stops the next job
-    if not in_sweep and cfg.resume is not None:
-        raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
+    if not in_sweep:
+        run.refuse_resume(cfg)
     fingerprint = _fingerprint(cfg) if in_sweep else None
     if fingerprint is not None and place.plan is not None:
         kept = place.plan.done_before(fingerprint)

@@ -20,7 +20,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from runner import perceptron
-from runner.config import CONF_DIR, validate
+from runner.config import CONF_DIR, ConfigError, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
 from runner.names import NOT_PARAMS
@@ -78,6 +78,12 @@ def train(cfg: DictConfig, helper: Helper = INLINE) -> TrainedRun:
     result = perceptron.train(inputs, targets, weights, bias, setup)
     analysis = helper.submit(analyse, inputs, targets)
     return TrainedRun(inputs, targets, weights, bias, setup, result, analysis)
+
+
+def refuse_resume(cfg: DictConfig) -> None:
+    """A single run (the command line without -m, or the Python API) has no sweep to resume."""
+    if cfg.resume is not None:
+        raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
 
 
 def gate_source(hydra: DictConfig) -> Path:
