@@ -3,12 +3,15 @@
     config ──► run.train ──► console (the trace, the outcome) ──► tracking.record_training
 
 In a sweep a job adds one progress line instead of printing its trace (its log file keeps
-everything), logs its run under the sweep's parent, as the sweep's plan says (runner/plan.py),
-and a job that fails still gets a FAILED run that says why.
+everything), logs its run under the sweep's parent, as the sweep's plan says (runner/plan.py:
+from the sweep's folder, or from the store where the job's machine does not see the folder),
+and a job that fails still gets a FAILED run that says why. A job that could not log says so in
+its line, and the sweep counts it missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from omegaconf import DictConfig
 
 from runner import console, helper, plan, progress, run, signals
 from runner.errors import UsageError, out_of_space
-from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG
+from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -36,7 +39,7 @@ class JobContext:
     sweep_dir: Path
     job_num: int
     gate_source: Path  # the gate's config file (run.gate_source)
-    plan: plan.Plan | None  # the sweep's plan, None outside a sweep
+    plan: plan.Plan | None  # the sweep's plan, None outside a sweep (or a sweep with none found)
 
     @classmethod
     def of(cls, hydra: DictConfig) -> JobContext:
@@ -74,11 +77,13 @@ def job(cfg: DictConfig) -> float:
     signals.raise_if_received()  # an interrupt that some code swallowed stops the next job
     if not in_sweep:
         run.refuse_resume(cfg)
+    elif place.plan is None:
+        place = dataclasses.replace(place, plan=_plan_from_store(cfg, place))
     fingerprint = _fingerprint(cfg) if in_sweep else None
     if fingerprint is not None and place.plan is not None:
         kept = place.plan.done_before(fingerprint)
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
-            _progress(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept")
+            _progress_of_kept(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept", kept)
             return 0.0  # what a grid sweeper ignores; a search cannot resume
     helping = helper.INLINE if in_sweep else helper.start()  # a single run's other core
     try:
@@ -108,6 +113,10 @@ def _train_and_record(
                 f"Out of space while logging {run.name(cfg, place.task)}: {full}; free some, "
                 "then run the same command again (a sweep with resume=latest)"
             ) from None
+        if place.in_sweep:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            outcome = console.outcome(trained.result)
+            _progress(place, f"{run.name(cfg, place.task)}: {outcome}; NOT LOGGED ({first})", unlogged=True)
         raise
     signals.raise_if_received()
     return trained.objective
@@ -162,9 +171,11 @@ def _record(
     name = run.name(cfg, place.task)
     gate = tracking.gate_dataset(trained, cfg.gate.name, place.gate_source)
     params = run.params(cfg, trained)
+    line = f"{name}: {console.outcome(trained.result)}"
+    tags = {**tags, **_line_in_store(place, line)}
     run_id = tracking.record_training(store, experiment, name, tags, params, trained, artifacts, gate, images)
     if place.in_sweep:
-        _progress(place, f"{name}: {console.outcome(trained.result)}")
+        _progress(place, line)
     else:
         for line in ui.where_to_look(store.uri, cfg.mlflow.tracking_uri, experiment, run_id):
             log.info(line)
@@ -185,14 +196,19 @@ def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, finger
         name = run.name(cfg, place.task)
     except Exception:  # the config may be too broken to name the run after it
         name = " ".join(place.task) or "job"
+    line = f"{name}: failed: {error}"
     try:
         store, experiment, tags = _destination(cfg, place, fingerprint)
         given = dict(o.lstrip("+~").split("=", 1) for o in place.task if "=" in o)
         params = {k: v for k, v in given.items() if k.split(".")[0] not in NOT_PARAMS}
-        tracking.record_failure(store, experiment, name, tags, error, params)
+        tracking.record_failure(
+            store, experiment, name, {**tags, **_line_in_store(place, line)}, error, params
+        )
     except Exception as unlogged:  # the job's own error is the one to report
-        log.warning("This job's failure could not be logged to MLflow: %s", unlogged)
-    _progress(place, f"{name}: failed: {error}")
+        first = (str(unlogged).strip().splitlines() or [type(unlogged).__name__])[0]
+        _progress(place, f"{line}; NOT LOGGED ({first})", unlogged=True)
+        return
+    _progress(place, line)
 
 
 def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
@@ -213,9 +229,44 @@ def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
     return store, experiment, tags
 
 
-def _progress(place: JobContext, outcome: str) -> None:
+def _plan_from_store(cfg: DictConfig, place: JobContext) -> plan.Plan | None:
+    """The plan of a job that does not see the sweep's folder: from its parent run in the
+    store. A job that finds neither says so, and logs its run with no parent."""
+    from runner.sqlite_store import absolute
+
+    uri = absolute(cfg.mlflow.tracking_uri, place.cwd)
+    key = plan.sweep_key(str(place.cwd), str(place.sweep_dir))
+    found = plan.look_up(uri, cfg.mlflow.experiment_name, key)
+    if found is None:
+        log.warning(
+            f"This job found no sweep plan in {place.sweep_dir} nor a sweep of that folder in {uri}: "
+            "its run is logged with no parent"
+        )
+    return found
+
+
+def _line_in_store(place: JobContext, line: str) -> dict[str, str]:
+    """The job's progress line as a tag of its run, for a job that cannot write it in the
+    sweep's folder: the sweep's process reads it from the store."""
+    if place.plan is None or place.plan.shared_folder:
+        return {}
+    return {PROGRESS_TAG: progress.stamped(line)}
+
+
+def _progress_of_kept(place: JobContext, line: str, run_id: str) -> None:
+    """A resumed job's line; one that does not see the sweep's folder tags its kept run with it."""
+    for tag, value in _line_in_store(place, line).items():
+        from runner.store import open_store
+
+        open_store(place.plan.tracking_uri).client.set_tag(run_id, tag, value)
+    _progress(place, line)
+
+
+def _progress(place: JobContext, outcome: str, unlogged: bool = False) -> None:
     """The job's line in the sweep's progress, which the sweep prints (runner/progress.py); the
-    job's log file keeps it. With no plan (the sweep's callback failed), the job prints it."""
-    if place.plan is not None:
+    job's log file keeps it. A job whose plan came from the store sent it with its run; one
+    with no plan, or whose run did not reach the store, prints it."""
+    shared = place.plan is not None and place.plan.shared_folder
+    if shared:
         progress.append(place.sweep_dir, outcome)
-    log.log(logging.DEBUG if place.plan is not None else logging.INFO, outcome)
+    log.log(logging.DEBUG if shared or (place.plan and not unlogged) else logging.WARNING, outcome)

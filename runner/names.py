@@ -15,7 +15,8 @@ STOP_REASON = "stop_reason"  # how training ended: a tag and a param of every tr
 HOST_TAG, PID_TAG = "runner.host", "runner.pid"  # the process that owns a RUNNING run
 FINGERPRINT_TAG = "runner.fingerprint"  # a sweep's child: which job it is (run.fingerprint)
 JOB_NUM_TAG = "hydra.job.num"  # a sweep's child: its job number
-SWEEP_DIR_TAG = "sweep.dir"  # a sweep's parent: the sweep's folder; what marks a run as a parent
+SWEEP_DIR_TAG = "sweep.dir"  # a sweep's parent: its folder (the latest, if resumed); marks a parent
+PROGRESS_TAG = "runner.progress"  # a child whose job did not see the sweep's folder: its progress line
 OVERRIDES_TAG = "sweep.overrides"  # a sweep's parent: its command's overrides, for resume
 BEST_TAG = "best"  # a sweep's parent: its best cell or trial, in words
 
@@ -26,6 +27,9 @@ JOBS_PARAM = "sweep.jobs"  # the jobs planned
 LAUNCHER_PARAM = "sweep.launcher"
 SWEEPER_PARAM = "sweep.sweeper"
 SEARCH_PARAM = "sweep.search"  # "true" for a sweeper that searches (Optuna)
+
+# A sweep's parent's metric: its jobs planned that have no run in the store (their results lost)
+MISSING_METRIC = "missing"
 
 # Top-level config keys that say where a run is logged and how its sweep was started, not what
 # the run is: no params of a run, no part of its fingerprint, no axis of a sweep

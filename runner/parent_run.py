@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from runner.names import (
     BEST_TAG,
     JOBS_PARAM,
     LAUNCHER_PARAM,
+    MISSING_METRIC,
     NOTE_TAG,
     OVERRIDES_TAG,
     SEARCH_PARAM,
@@ -71,11 +73,12 @@ def open_sweep(config: DictConfig) -> OpenSweep:
         raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
     sqlite_store.reserve(store.uri)
     sweep_dir = Path(config.hydra.sweep.dir)
+    key = plan.sweep_key(config.hydra.runtime.cwd, config.hydra.sweep.dir)
     axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
     overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
     done: dict[str, str] = {}
     if config.get("resume"):
-        run_id, run_name, done = plan.reopen(store, config.resume, name, overrides, search)
+        run_id, run_name, done = plan.reopen(store, config.resume, name, overrides, search, key)
     else:
         choices = config.hydra.runtime.choices
         preset = choices.get("sweep") or "sweep"
@@ -90,7 +93,7 @@ def open_sweep(config: DictConfig) -> OpenSweep:
             SWEEPER_PARAM: str(choices.get("hydra/sweeper")),
             SEARCH_PARAM: json.dumps(search),
         }
-        tags = {SWEEP_DIR_TAG: str(sweep_dir.resolve()), OVERRIDES_TAG: " ".join(overrides)}
+        tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: " ".join(overrides)}
         run_id = _start(store, experiment, run_name, tags, params)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
@@ -98,6 +101,25 @@ def open_sweep(config: DictConfig) -> OpenSweep:
     return OpenSweep(
         store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time(), images
     )
+
+
+def store_progress(sweep: OpenSweep) -> Callable[[], list[str]] | None:
+    """What reads the progress lines that jobs which do not see the sweep's folder send through
+    the store (runner/job.py): each call returns the lines new since the last. None for a local
+    sqlite store, whose jobs all see the folder beside it."""
+    if sqlite_store.sqlite_path(sweep.store.uri) is not None:
+        return None
+    from runner import readback
+
+    found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, "RUNNING", (), sweep.search, None)
+    seen = set(readback.progress_lines(sweep.store, found))  # a resumed sweep's lines of before
+
+    def new() -> list[str]:
+        fresh = [line for line in readback.progress_lines(sweep.store, found) if line not in seen]
+        seen.update(fresh)
+        return [text for _, text in fresh]
+
+    return new
 
 
 def _start(store: Store, experiment: str, name: str, tags: dict[str, str], params: dict[str, str]) -> str:
@@ -118,16 +140,30 @@ def close(sweep: OpenSweep, status: str) -> None:
             stale_runs.end_left_running(store, sweep.experiment, sweep.run_id, status)
         except Exception:  # the store may be what failed: its parent is still ended below
             pass
-    with store.ending(sweep.run_id, status):
-        found = readback.Sweep(
-            sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
-        )
-        summary = readback.sweep_summary(store, found)
-        reviewed = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
-        tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
-        tracking.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
-        cut = _save_views(sweep, shape, summary)
-    log.info(_console(sweep, status, summary, reviewed, cut))
+    try:
+        with store.ending(sweep.run_id, status):
+            found = readback.Sweep(
+                sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
+            )
+            summary = readback.sweep_summary(store, found)
+            missing = max((sweep.planned or 0) - len(summary), 0)
+            reviewed = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
+            reviewed.metrics[MISSING_METRIC] = float(missing)
+            tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
+            tracking.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
+            cut = _save_views(sweep, shape, summary)
+            ended = "FAILED" if missing and status == "FINISHED" else status
+            log.info(_console(sweep, ended, summary, reviewed, cut, missing))
+            if ended != status:
+                raise MissingRuns(
+                    f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"
+                )
+    except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
+        raise SystemExit(f"{err}: run the same command with resume=latest to log them") from None
+
+
+class MissingRuns(Exception):
+    """Jobs of a sweep that ended with no run in the store: their results did not arrive."""
 
 
 def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
@@ -149,7 +185,12 @@ def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple
 
 
 def _console(
-    sweep: OpenSweep, status: str, summary: pd.DataFrame, reviewed: Review, cut: tuple[str, list[Any]] | None
+    sweep: OpenSweep,
+    status: str,
+    summary: pd.DataFrame,
+    reviewed: Review,
+    cut: tuple[str, list[Any]] | None,
+    missing: int,
 ) -> str:
     """What the sweep prints at its end: how it went, its runs, its best cell, which setting
     mattered, its links."""
@@ -169,8 +210,10 @@ def _console(
             f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
         ]
 
+    gap = f"; {missing} missing (no run in the store)" if missing else ""
     lines = [
-        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged; parent run {status}",
+        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{gap}; "
+        f"parent run {status}",
         summary.drop(columns=["run_id"]).to_string(index=False),
         *([f"Best: {reviewed.best}"] if reviewed.best else []),
         *([reviewed.importance] if reviewed.importance else []),

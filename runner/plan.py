@@ -2,9 +2,16 @@
 
 The plan says which parent run the jobs log under (in which store and experiment) and, for a
 resumed sweep, which jobs finished before and are kept. The sweep's process writes it as a small
-JSON file in the sweep's folder (`write`), where every job finds it (`read`), whatever launcher
-runs the job and whatever process. `reopen` finds the sweep that `resume=` names and reopens its
-parent run. Nothing here imports mlflow but `reopen`, once a sweep is resumed.
+JSON file in the sweep's folder (`write`), where a job that sees the folder finds it (`read`).
+
+A job on a machine that does not see the folder (a Ray node, a cluster node with its own disks)
+finds the same plan in the store instead (`look_up`): the parent run is tagged with the sweep's
+folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
+command's folder), and the jobs done before are its FINISHED children, asked for job by job.
+Such a plan says so (`shared_folder` False), and the job then sends its progress line through
+the store too (runner/progress.py). `reopen` finds the sweep that `resume=` names and reopens its
+parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up plan, and
+`reopen`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import UsageError
-from runner.names import OVERRIDES_TAG, PID_TAG
+from runner.names import FINGERPRINT_TAG, OVERRIDES_TAG, PARENT_TAG, PID_TAG, SWEEP_DIR_TAG
 
 if TYPE_CHECKING:
     from runner.store import Store
@@ -33,6 +40,7 @@ class Plan:
     experiment_name: str
     run_id: str  # the parent run's
     done: dict[str, str] = field(default_factory=dict)  # a resumed sweep's FINISHED runs by fingerprint
+    shared_folder: bool = True  # False: found in the store; `done` is then asked of the store
 
     def parent_in(self, tracking_uri: str, experiment_name: str) -> str | None:
         """The parent run's id, if the job logs to the sweep's store and experiment."""
@@ -41,10 +49,47 @@ class Plan:
 
     def done_before(self, fingerprint: str) -> str | None:
         """The id of a FINISHED run of this job in the sweep being resumed, if there is one."""
-        return self.done.get(fingerprint)
+        if self.shared_folder:
+            return self.done.get(fingerprint)
+        from runner.store import open_store
+
+        store = open_store(self.tracking_uri)
+        found = store.client.search_runs(
+            [store.experiment_id(self.experiment_name)],
+            f"tags.`{PARENT_TAG}` = '{self.run_id}' and tags.`{FINGERPRINT_TAG}` = '{fingerprint}' "
+            "and attributes.status = 'FINISHED'",
+            max_results=1,
+        )
+        return found[0].info.run_id if found else None
 
     def write(self, sweep_dir: Path) -> None:
         (sweep_dir / PLAN_FILE).write_text(json.dumps(asdict(self)))
+
+
+def sweep_key(cwd: str, sweep_dir: str) -> str:
+    """The sweep's folder as its parent run's tag and its jobs' configs both give it: the
+    command's folder joined with hydra.sweep.dir, normalised but not resolved (a job's machine
+    may have no such folder, or other links)."""
+    return os.path.normpath(os.path.join(cwd, sweep_dir))
+
+
+def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
+    """The plan of the sweep whose folder is `key`, from its parent run in the store; None when
+    the store has no such sweep."""
+    from runner.store import open_store
+
+    if "'" in key:  # not in a search filter: MLflow's filter strings cannot quote it
+        return None
+    store = open_store(tracking_uri)
+    parents = store.client.search_runs(
+        [store.experiment_id(experiment_name)],
+        f"tags.`{SWEEP_DIR_TAG}` = '{key}'",
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
+    )
+    if not parents:
+        return None
+    return Plan(store.uri, experiment_name, parents[0].info.run_id, shared_folder=False)
 
 
 def read(sweep_dir: Path) -> Plan | None:
@@ -56,10 +101,11 @@ def read(sweep_dir: Path) -> Plan | None:
 
 
 def reopen(
-    store: Store, resume: str, experiment_name: str, overrides: list[str], search: bool
+    store: Store, resume: str, experiment_name: str, overrides: list[str], search: bool, key: str
 ) -> tuple[str, str, dict[str, str]]:
-    """The sweep that `resume` names (latest, or a parent run id), reopened: its id, its name,
-    and its FINISHED jobs by fingerprint. Refused, in one line, for a search or other overrides."""
+    """The sweep that `resume` names (latest, or a parent run id), reopened from the sweep's new
+    folder (`key`, which its jobs look it up by): its id, its name, and its FINISHED jobs by
+    fingerprint. Refused, in one line, for a search or other overrides."""
     from runner import readback
 
     if search:
@@ -78,5 +124,6 @@ def reopen(
     done = readback.finished_jobs(store, sweep)
     store.client.update_run(sweep.run_id, status="RUNNING")
     store.client.set_tag(sweep.run_id, PID_TAG, str(os.getpid()))
+    store.client.set_tag(sweep.run_id, SWEEP_DIR_TAG, key)
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
     return sweep.run_id, sweep.name, done

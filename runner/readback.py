@@ -22,6 +22,7 @@ from runner.names import (
     JOB_NUM_TAG,
     JOBS_PARAM,
     PARENT_TAG,
+    PROGRESS_TAG,
     RESULT_METRICS,
     SEARCH_PARAM,
     STOP_REASON,
@@ -138,6 +139,16 @@ def finished_jobs(store: Store, sweep: Sweep) -> dict[str, str]:
     }
 
 
+def progress_lines(store: Store, sweep: Sweep) -> list[tuple[str, str]]:
+    """The progress lines that the sweep's children carry as tags (their jobs did not see the
+    sweep's folder), by run id."""
+    return [
+        (run.info.run_id, run.data.tags[PROGRESS_TAG])
+        for run in _children(store, sweep.experiment, sweep.run_id, f" and tags.`{PROGRESS_TAG}` LIKE '%'")
+        if PROGRESS_TAG in run.data.tags
+    ]
+
+
 def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
     """One run per job of a sweep that was resumed: its FINISHED run, else its latest."""
     kept: dict[str, MlflowRun] = {}
@@ -154,8 +165,8 @@ def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
     return [*kept.values(), *others]
 
 
-def _children(store: Store, experiment: str, parent_run_id: str) -> Iterable[MlflowRun]:
-    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
+def _children(store: Store, experiment: str, parent_run_id: str, also: str = "") -> Iterable[MlflowRun]:
+    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}'{also}"
     token = None
     while True:
         page = store.client.search_runs([experiment], query, page_token=token)

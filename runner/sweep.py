@@ -41,7 +41,9 @@ class MlflowSweep(Callback):
         from runner import parent_run, progress
 
         self._open = parent_run.open_sweep(config)
-        self._printer = progress.Printer(self._open.dir, self._open.started, self._open.planned)
+        opened = self._open
+        polled = parent_run.store_progress(opened)
+        self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
         self._printer.start()
         atexit.register(self._close_unfinished)
 

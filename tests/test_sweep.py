@@ -146,6 +146,7 @@ def test_the_parent_metrics_sum_the_sweep_up(swept):
     assert parent.data.metrics == pytest.approx(
         {
             "runs": 8,
+            "missing": 0,  # jobs planned with no run in the store
             "finished": 8,
             "share_converged": 0.5,
             "epochs_mean": sum(epochs) / 8,
