@@ -159,7 +159,7 @@ def close(sweep: OpenSweep, status: str) -> None:
                     f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"
                 )
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
-        raise SystemExit(f"{err}: run the same command with resume=latest to log them") from None
+        raise SystemExit(str(err)) from None
 
 
 class MissingRuns(Exception):
@@ -210,7 +210,7 @@ def _console(
             f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
         ]
 
-    gap = f"; {missing} missing (no run in the store)" if missing else ""
+    gap = f"; {missing} missing (no run in the store: resume=latest runs them)" if missing else ""
     lines = [
         f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{gap}; "
         f"parent run {status}",

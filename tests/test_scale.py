@@ -3,6 +3,7 @@ sqlite or PostgreSQL behind it, and the Optuna preset. Marked `scale`: minutes, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -203,10 +204,11 @@ def test_200_jobs_on_the_parallel_launcher_with_plots_and_configs(tmp_path):
     assert "[200/200 " in proc.stdout and "Traceback" not in proc.stderr
 
 
-@pytest.fixture
-def ray_cluster():
+@contextlib.contextmanager
+def ray_nodes(head_cpus: int = 1, worker_prefix: tuple[str, ...] = ()):
     """A Ray cluster on this machine, as one is started by hand: `ray start --head`, and a second
-    node joined to it with `ray start --address=...`, one CPU each. Yields the head's address
+    node joined to it with `ray start --address=...` (run after `worker_prefix`, a command that
+    execs it in another namespace, say), one CPU each unless told. Yields the head's address
     and the environment that reaches it: Ray (2.59 and later) turns token authentication on
     once a token exists, so the cluster gets a token of its own. Its processes are told apart
     from any other Ray's by their temp folder, and stopped."""
@@ -215,13 +217,23 @@ def ray_cluster():
     (temp / "token").write_text(secrets.token_hex(32))
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(temp / "token")}
     address = f"127.0.0.1:{free_port()}"
-    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+    common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     head = ["--head", f"--port={address.split(':')[1]}", f"--temp-dir={temp}", "--include-dashboard=false"]
     try:
-        for where in (head, [f"--address={address}"]):
-            subprocess.run(
-                [str(ray), "start", *where, *common], env=env, check=True, capture_output=True, timeout=180
-            )
+        subprocess.run(
+            [str(ray), "start", *head, f"--num-cpus={head_cpus}", *common],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        subprocess.run(
+            [*worker_prefix, str(ray), "start", f"--address={address}", "--num-cpus=1", *common],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
         yield address, {k: env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")}
     finally:
         for status in Path("/proc").glob("[0-9]*/cmdline"):
@@ -231,6 +243,12 @@ def ray_cluster():
             except (OSError, ValueError):
                 pass
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_cluster():
+    with ray_nodes() as cluster:
+        yield cluster
 
 
 def test_a_sweep_on_a_ray_cluster_started_by_hand(tmp_path, ray_cluster):
