@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -215,3 +218,122 @@ def test_a_ray_sweep_whose_worker_sees_no_shared_folder(tmp_path, ray_node_apart
         assert [r.info.status for r in runs].count("FINISHED") == 1, job
         if job in kept:  # run once, before the kill
             assert len(runs) == 1
+
+
+SLURM_CONF = """ClusterName=perceptron
+SlurmctldHost={host}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket={folder}/munge.socket
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+StateSaveLocation={folder}/state
+SlurmdSpoolDir={folder}/spool
+SlurmctldPidFile={folder}/slurmctld.pid
+SlurmdPidFile={folder}/slurmd.pid
+SlurmctldPort={ctld_port}
+SlurmdPort={d_port}
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+NodeName={host} CPUs={cpus} RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@pytest.fixture
+def slurm(tmp_path):
+    """A one-node SLURM cluster on this machine from Debian's slurm-wlm and munge, as an admin
+    starts one: a munge key and daemon of its own, slurmctld and slurmd on ports of their own.
+    Yields the environment that reaches it (SLURM_CONF)."""
+    needed = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scancel")
+    absent = [name for name in needed if shutil.which(name) is None]
+    if absent or os.geteuid() != 0:
+        pytest.skip(f"no SLURM here: {' '.join(absent) or 'not root'} (apt-get install slurm-wlm munge)")
+    folder = Path(tempfile.mkdtemp(prefix="slurm", dir="/tmp"))  # short: munge's socket path
+    for sub in ("state", "spool"):
+        (folder / sub).mkdir()
+    host = socket.gethostname().split(".")[0]
+    conf = SLURM_CONF.format(
+        host=host, folder=folder, ctld_port=free_port(), d_port=free_port(), cpus=os.cpu_count()
+    )
+    (folder / "slurm.conf").write_text(conf)
+    env = {**os.environ, "SLURM_CONF": str(folder / "slurm.conf")}
+    subprocess.run(["mungekey", "-c", "-k", str(folder / "munge.key")], check=True, capture_output=True)
+    munge = ["munged", "--force", f"--key-file={folder / 'munge.key'}", f"--socket={folder / 'munge.socket'}"]
+    munge += [f"--pid-file={folder / 'munged.pid'}", f"--log-file={folder / 'munged.log'}"]
+    munge += [f"--seed-file={folder / 'munge.seed'}"]
+    try:
+        subprocess.run(munge, check=True, capture_output=True)
+        subprocess.run(["slurmctld", "-L", str(folder / "ctld.log")], env=env, check=True)
+        subprocess.run(["slurmd", "-L", str(folder / "d.log")], env=env, check=True)
+        deadline = time.monotonic() + 60
+        while "idle" not in subprocess.run(["sinfo", "-h"], env=env, capture_output=True, text=True).stdout:
+            assert time.monotonic() < deadline, (folder / "d.log").read_text()[-2000:]
+            time.sleep(0.5)
+        yield {"SLURM_CONF": env["SLURM_CONF"]}
+    finally:
+        subprocess.run(["scontrol", "shutdown"], env=env, capture_output=True)
+        for pid_file in ("slurmd.pid", "slurmctld.pid", "munged.pid"):
+            try:
+                os.kill(int((folder / pid_file).read_text()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        time.sleep(1)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sweep_on_a_slurm_cluster(tmp_path, slurm):
+    """hydra/launcher=slurm, each job a SLURM job of one array: every run under its parent, one
+    bad point failing alone with its error in its run; the array cancelled mid-sweep (scancel),
+    then resume=latest completes it."""
+    uri = f"sqlite:///{tmp_path}/outputs/mlflow.db"
+    proc = run_cli("-m", "lr=0.5,-1,1", *LEAN, "hydra/launcher=slurm", cwd=tmp_path, env=slurm, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    parent, children = _jobs(uri)
+    statuses = {runs[0].data.params["lr"]: runs[0].info.status for runs in children.values()}
+    assert statuses == {"0.5": "FINISHED", "-1": "FAILED", "1.0": "FINISHED"}
+    (bad,) = [runs[0] for runs in children.values() if runs[0].info.status == "FAILED"]
+    assert bad.data.tags["error"].startswith("ConfigError: Invalid config: lr=-1.0 is not allowed")
+    assert re.findall(r"^\[(\d)/3 ", proc.stdout, re.M) == ["1", "2", "3"]
+
+    MlflowClient(uri).delete_experiment(parent.info.experiment_id)  # the next sweep on its own
+    sweep = ["-m", "gate=or,and,nand,nor", "lr=0.5,1", "seed=0,1", *LEAN, "hydra/launcher=slurm"]
+    sweep.append("mlflow.experiment_name=cancelled")
+    base = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    with open(tmp_path / "first.txt", "w") as console:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "runner", *sweep],
+            cwd=tmp_path,
+            env={**base, **slurm},
+            stdout=console,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 300
+    while len(re.findall(r"^\[\d+/16 ", (tmp_path / "first.txt").read_text(), re.M)) < 3:
+        assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.txt").read_text()
+        time.sleep(0.2)
+    subprocess.run(["scancel", "--user=root"], env={**base, **slurm}, check=True)
+    try:  # submitit learns of a cancelled job from sacct: with no accounting (here), it waits on
+        first.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # and the user stops it
+        first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=60) != 0
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("cancelled").experiment_id
+    before = client.search_runs([experiment], "attributes.status = 'FINISHED'", max_results=100)
+    kept = [r for r in before if MLFLOW_PARENT_RUN_ID in r.data.tags]
+    assert len(kept) < 16
+
+    proc = run_cli(*sweep, "resume=latest", cwd=tmp_path, env=slurm, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert len(re.findall(r": done before, its run \w+ kept$", proc.stdout, re.M)) == len(kept)
+    runs = client.search_runs([experiment], max_results=100)
+    (parent,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    assert parent.info.status == "FINISHED" and parent.data.metrics["missing"] == 0
+    finished = [r for r in runs if r is not parent and r.info.status == "FINISHED"]
+    assert sorted(int(r.data.tags["hydra.job.num"]) for r in finished) == list(range(16))
