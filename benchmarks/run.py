@@ -20,7 +20,11 @@ of its own; the store is sqlite, made by the runner as a user's first command ma
 7. the progress's cost, flat per job: a 5,000-job sweep's time per job (plots=false) against a
    200-job sweep's, and a job's progress line added after 5,000 lines against after 200;
 8. the decision line epoch by epoch as MLflow images: a 200-job sweep with epoch_images=true
-   against the same sweep without (plots on, both).
+   against the same sweep without (plots on, both);
+9. a cluster's store: a 200-job sweep's time on a local `mlflow server` (HTTP, sqlite behind it)
+   against the same sweep on the sqlite store;
+10. hydra/launcher=parallel with 2 workers against the default launcher, both on an `mlflow
+   server` with PostgreSQL behind it (when PostgreSQL is installed), over the jobs of figure 3.
 
 Appends the figures, with the date and the commit, to benchmarks/results.csv.
 """
@@ -31,6 +35,7 @@ import argparse
 import csv
 import datetime
 import importlib.util
+import os
 import statistics
 import subprocess
 import sys
@@ -42,6 +47,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from services import mlflow_server, postgres, postgres_binaries  # noqa: E402  (the tests' servers)
+
 RESULTS = HERE / "results.csv"
 PY = sys.executable
 LEAN = ["plots=false"]
@@ -52,20 +60,50 @@ def sweep_args(jobs: int) -> list[str]:
     return ["-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", f"seed=range(0,{max(1, jobs // 20)})"]
 
 
-def fresh(parent: Path, name: str) -> Path:
-    """A folder whose store the runner makes, as a user's first command does."""
+def fresh(parent: Path, name: str, store: str | None = None) -> Path:
+    """A folder whose store the runner makes, as a user's first command does (`store`: a
+    tracking server's URL instead of the folder's sqlite file)."""
     folder = parent / name
     folder.mkdir()
     subprocess.run(
-        [PY, "-m", "runner", "gate=or", "lr=1", "plots=false"], cwd=folder, check=True, capture_output=True
+        [PY, "-m", "runner", "gate=or", "lr=1", "plots=false"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        env=store_env(store),
     )
     return folder
 
 
-def wall(args: list[str], cwd: Path) -> float:
+def store_env(store: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    return {**env, "MLFLOW_TRACKING_URI": store} if store else env
+
+
+def wall(args: list[str], cwd: Path, store: str | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True, env=store_env(store))
     return time.perf_counter() - start
+
+
+def on_servers(root: Path, parallel: int) -> dict[str, float]:
+    """Figures 9 and 10: a sweep through `mlflow server`, each beside its reference."""
+    f: dict[str, float] = {}
+    grid = [PY, "-m", "runner", *sweep_args(200)]
+    (root / "http-sqlite").mkdir()
+    with mlflow_server(root / "http-sqlite") as server:
+        f["server_200_s"] = wall(grid, fresh(root, "on-server", server.url), server.url)
+    f["sqlite_200_s"] = wall(grid, fresh(root, "on-sqlite"))
+    bin_dir = postgres_binaries()
+    if bin_dir is None:
+        return f
+    some = [PY, "-m", "runner", *sweep_args(parallel)]
+    (root / "http-pg").mkdir()
+    with postgres(bin_dir) as uri, mlflow_server(root / "http-pg", uri) as server:
+        f["pg_default_s"] = wall(some, fresh(root, "pg-default", server.url), server.url)
+        two = ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]
+        f["pg_parallel_s"] = wall([*some, *two], fresh(root, "pg-parallel", server.url), server.url)
+    return f
 
 
 def sweep_with_memory(args: list[str], cwd: Path, marks: tuple[int, ...]) -> tuple[float, dict[int, float]]:
@@ -197,6 +235,7 @@ def measure(jobs: int, parallel: int, repeat: int, flat: int) -> dict[str, float
             f["lean_flat_s"] = wall([PY, "-m", "runner", *sweep_args(flat), *LEAN], fresh(root, "leanflat"))
             f["progress_200_s"] = progress_line_s(200, root / "progress200")
             f["progress_flat_s"] = progress_line_s(flat, root / "progressflat")
+        f.update(on_servers(root, parallel))
     f["core_s"], f["sklearn_s"], f["core_epochs"] = core_versus_sklearn()
     return f
 
@@ -230,6 +269,11 @@ def report(f: dict[str, float]) -> list[tuple[str, float, str, bool]]:
         out.append((f"7b. a progress line after {big:.0f} lines ÷ after 200", line, "≤ 1.5", line <= 1.5))
     images = f["images_200_s"] / f["plain_200_s"]
     out.append(("8.  200 jobs, epoch_images=true ÷ without", images, "report", True))
+    server = f["server_200_s"] / f["sqlite_200_s"]
+    out.append(("9.  200 jobs on mlflow server (sqlite behind) ÷ on sqlite", server, "report", True))
+    if "pg_parallel_s" in f:
+        two = f["pg_parallel_s"] / f["pg_default_s"]
+        out.append((f"10. {p:.0f} jobs on a server on PostgreSQL, parallel 2 ÷ default", two, "report", True))
     return out
 
 
@@ -293,6 +337,15 @@ def main() -> None:
         f"200 jobs, plots on: {f['plain_200_s'] / 200 * 1000:.1f} ms a job, with epoch_images=true "
         f"{f['images_200_s'] / 200 * 1000:.1f} ms"
     )
+    print(
+        f"200 jobs: on mlflow server (sqlite) {f['server_200_s'] / 200 * 1000:.1f} ms a job, "
+        f"on sqlite {f['sqlite_200_s'] / 200 * 1000:.1f} ms"
+    )
+    if "pg_parallel_s" in f:
+        print(
+            f"{f['parallel_jobs']:.0f} jobs on mlflow server (PostgreSQL): "
+            f"default {f['pg_default_s']:.1f} s, parallel n_jobs=2 {f['pg_parallel_s']:.1f} s"
+        )
     append(f)
     print(f"appended to {RESULTS.relative_to(HERE.parent)}")
 

@@ -20,7 +20,7 @@ from typing import Any, List, Optional
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
-from hydra.errors import HydraException
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
@@ -141,9 +141,23 @@ def known_keys() -> list[str]:
     return walk(RunnerConfig, "")
 
 
+# The configs that Hydra's plugins register, and the extra of this package that installs each.
+PLUGIN_EXTRAS = {
+    "hydra/launcher/joblib": ("Hydra's joblib launcher", "joblib"),
+    "hydra/launcher/ray": ("Hydra's Ray launcher", "ray"),
+    "hydra/launcher/submitit_slurm": ("Hydra's submitit (SLURM) launcher", "slurm"),
+    "hydra/launcher/submitit_local": ("Hydra's submitit launcher", "slurm"),
+    "hydra/sweeper/optuna": ("Hydra's Optuna sweeper", "optuna"),
+}
+
+
 def composition_message(err: Exception) -> str | None:
     """What Hydra would print for an error of composing the config (a bad value, a key or a
-    group choice that is not there), as the command line prints it; None for another error."""
+    group choice that is not there), as the command line prints it; None for another error.
+    A launcher or sweeper whose extra is not installed gets the line that installs it."""
+    missing = missing_extra(err)
+    if missing is not None:
+        return missing
     cause = err.__cause__
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
         "Could not override"
@@ -152,6 +166,17 @@ def composition_message(err: Exception) -> str | None:
     if isinstance(err, HydraException) or isinstance(cause, OmegaConfBaseException):
         return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
     return None
+
+
+def missing_extra(err: BaseException) -> str | None:
+    """`... is not installed: pip install ...` when a plugin's config is what Hydra could not find."""
+    if not isinstance(err, MissingConfigException) or err.missing_cfg_file not in PLUGIN_EXTRAS:
+        return None
+    plugin, extra = PLUGIN_EXTRAS[err.missing_cfg_file]
+    return (
+        f"{plugin} is not installed: pip install -e '.[{extra}]' in this project's folder "
+        f"(or pip install 'perceptron-runner[{extra}]'), then run the command again"
+    )
 
 
 def unknown_key(key: str) -> str:

@@ -39,7 +39,9 @@ class MlflowSweep(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from runner import parent_run, progress
+        from runner.sweep_check import check_points
 
+        check_points(config)  # a point that cannot be composed stops the sweep before its parent
         self._open = parent_run.open_sweep(config)
         opened = self._open
         polled = parent_run.store_progress(opened)

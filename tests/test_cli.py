@@ -293,6 +293,32 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     assert summary["error"].fillna("").str.startswith("ConfigError").tolist() == [True, False]
 
 
+@pytest.mark.parametrize(
+    "sweep, why",
+    [
+        (["lr=0.1,abc,1"], "lr=abc: Value 'abc' of type 'str' could not be converted to Float"),
+        (["seed=0,1.5"], "seed=1.5: Value '1.5' of type 'float' could not be converted to Integer"),
+        (
+            ["gate=or,xorr"],
+            "gate=xorr: there is no 'xorr' in gate "
+            "(the choices: and, custom, majority, nand, nor, or, xnor, xor)",
+        ),
+        (["lrr=0.1,1"], "Unknown config key 'lrr': did you mean lr? (--cfg job shows every key)"),
+        (["sweep=textbook", "rule=hebb,perceptronn"], "rule=perceptronn: there is no 'perceptronn' in rule"),
+    ],
+    ids=["wrong type", "float for a whole number", "unknown gate", "key typo", "a preset's axis"],
+)
+def test_a_sweep_point_that_cannot_be_composed_stops_the_sweep_in_one_line_with_no_parent(
+    tmp_path, new_store, sweep, why
+):
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    proc = run_cli("-m", *sweep, "plots=false", cwd=tmp_path)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"Cannot start the sweep: {why}") and line.endswith("; nothing was run or logged")
+    assert all_runs(store(tmp_path)) == [] and not list(tmp_path.glob("outputs/multirun/*/*/0"))
+
+
 def test_a_deleted_experiment_is_one_clear_error(tmp_path, new_store, monkeypatch):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     client = MlflowClient(tracking_uri=uri)

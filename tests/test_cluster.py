@@ -18,51 +18,16 @@ import pytest
 from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from test_scale import GRID_200, LEAN, free_port, ray_nodes, wait_for
+from services import free_port, mlflow_server
+from test_scale import GRID_200, LEAN, ray_nodes
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
 
-class Server:
-    """`mlflow server` on a port of its own, in its own process group (the CLI starts its
-    workers as children: the whole group is what goes away and comes back)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port)),
-                *("--backend-store-uri", f"sqlite:///{self.folder}/server.db"),
-                *("--artifacts-destination", str(self.folder / "served"), "--workers", "2"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for(self.url + "/health", self.process, seconds=90)
-
-    def signal(self, number: int) -> None:
-        os.killpg(self.process.pid, number)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture
 def server(tmp_path):
-    started = Server(tmp_path)
-    started.start()
-    yield started
-    try:
-        started.signal(signal.SIGCONT)
-        started.kill()
-    except ProcessLookupError:
-        pass
+    with mlflow_server(tmp_path) as started:
+        yield started
 
 
 def _sweep_in_background(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.Popen, Path]:

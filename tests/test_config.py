@@ -266,9 +266,16 @@ def test_launcher_presets_extend_hydras_launchers():
     assert ray.ray.init.address is None and ray.ray.init._node_ip_address == "127.0.0.1"
     assert ray.ray.remote.num_cpus == 1
     # joining a cluster, nothing that ray.init refuses then (Hydra's launcher fills in a missing
-    # object_store_memory, so it is there, null)
-    cluster = _hydra_config("hydra/launcher=ray_cluster").hydra.launcher.ray.init
-    assert cluster == {"address": "auto", "object_store_memory": None}
+    # object_store_memory, so it is there, null); the jobs are handed the sweep's store, since a
+    # node's own environment has no MLFLOW_TRACKING_URI of the sweep's
+    cluster = _hydra_config(
+        "hydra/launcher=ray_cluster", "mlflow.tracking_uri=http://head:5000"
+    ).hydra.launcher.ray.init
+    assert cluster == {
+        "address": "auto",
+        "object_store_memory": None,
+        "runtime_env": {"env_vars": {"MLFLOW_TRACKING_URI": "http://head:5000"}},
+    }
     parallel = _hydra_config("hydra/launcher=parallel").hydra.launcher
     assert parallel._target_.endswith("parallel.ParallelLauncher") and parallel.n_jobs is None
     slurm = _hydra_config("hydra/launcher=slurm", "hydra.launcher.partition=gpu").hydra.launcher

@@ -1,5 +1,6 @@
 """The ways Python users install, each in a fresh virtual environment, used from another folder:
-a single run and a sweep on the default (cached) sweeper and launcher."""
+a single run and a sweep on the default (cached) sweeper and launcher; with no extras, the
+launchers and sweepers that need one name the command that installs it."""
 
 from __future__ import annotations
 
@@ -42,3 +43,19 @@ def test_an_install_works_from_any_folder(tmp_path, how):
     assert sorted(r.info.status for r in runs) == ["FINISHED"] * 4  # one run, a parent, two jobs
     (parent,) = [r for r in runs if "sweep.sweeper" in r.data.params]
     assert parent.data.params["sweep.sweeper"] == "cached"
+    if how != ["-e", "."]:
+        return
+    # an install with no extras: each launcher or sweeper that needs one says how to install it
+    for preset, plugin, extra in [
+        ("sweep=optuna", "Hydra's Optuna sweeper", "optuna"),
+        ("hydra/launcher=joblib", "Hydra's joblib launcher", "joblib"),
+        ("hydra/launcher=ray_local", "Hydra's Ray launcher", "ray"),
+        ("hydra/launcher=slurm", "Hydra's submitit (SLURM) launcher", "slurm"),
+    ]:
+        proc = subprocess.run(
+            [python, "-m", "runner", "-m", preset], cwd=elsewhere, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+            f"{plugin} is not installed: pip install -e '.[{extra}]' in this project's folder "
+            f"(or pip install 'perceptron-runner[{extra}]'), then run the command again"
+        ], preset

@@ -8,19 +8,18 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import services
 from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from services import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
@@ -29,121 +28,21 @@ GRID_200 = ["gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=range(0,10)"]  # 4
 LEAN = ["plots=false", "hydra.output_subdir=null"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 @pytest.fixture
 def mlflow_server(tmp_path):
     """A real `mlflow server` on loopback, with the given backend store; yields its URL."""
-    servers = []
-
-    def start(backend_uri: str) -> str:
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--backend-store-uri",
-                backend_uri,
-                "--artifacts-destination",
-                str(tmp_path / "served"),
-                "--workers",
-                "2",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        servers.append(server)
-        url = f"http://127.0.0.1:{port}"
-        wait_for(url + "/health", server, seconds=90)
-        return url
-
-    yield start
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=30)
+    with contextlib.ExitStack() as servers:
+        yield lambda backend_uri: servers.enter_context(services.mlflow_server(tmp_path, backend_uri)).url
 
 
 @pytest.fixture
 def postgres():
     """A PostgreSQL server of its own, on loopback, from the system's binaries; yields its URI."""
-    initdb = shutil.which("initdb") or next(
-        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))), None
-    )
-    if initdb is None:
+    bin_dir = services.postgres_binaries()
+    if bin_dir is None:
         pytest.skip("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql)")
-    bin_dir = Path(initdb).resolve().parent  # where createdb and pg_ctl are too
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # it refuses root
-    data = Path(tempfile.mkdtemp(prefix="pg-"))
-    if as_user:
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(
-        [*as_user, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data / "db"),
-            "-w",
-            "-l",
-            str(data / "log"),
-            "-o",
-            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                "mlflow",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(data, ignore_errors=True)
+    with services.postgres(bin_dir) as uri:
+        yield uri
 
 
 def check_sweep(uri: str, jobs: int, output: str) -> tuple:

@@ -19,7 +19,7 @@ import pytest
 from conftest import run_cli
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from test_scale import free_port, wait_for
+from services import free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 

@@ -15,7 +15,7 @@ Hydra's own compose, on each Hydra version CI runs.
 
 import copy  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
 import re
-from typing import Any, Dict, List, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
@@ -92,6 +92,19 @@ class ComposeCache:
             and not isinstance(override.value(), dict)
             and override.key_or_group not in self.groups
         )
+
+
+_checked: Optional[ComposeCache] = None  # the cache of the sweep whose points were checked
+
+
+def sweep_cache(hydra_context: HydraContext, master_config: DictConfig) -> ComposeCache:
+    """The sweep's cache: the one whose check of every point ran before the sweep's parent run
+    opened (runner/sweep_check.py), so that its configs are composed once, or a new one."""
+    global _checked
+    if _checked is not None and _checked.master is master_config:
+        return _checked
+    _checked = ComposeCache(hydra_context, master_config)
+    return _checked
 
 
 class _Base:

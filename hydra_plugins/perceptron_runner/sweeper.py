@@ -25,7 +25,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_plugins.perceptron_runner.compose import ComposeCache
+from hydra_plugins.perceptron_runner.compose import ComposeCache, sweep_cache
 from hydra_plugins.perceptron_runner.launcher import CachedLauncher
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class CachedSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
-        self.cache = ComposeCache(hydra_context, config)
+        self.cache = sweep_cache(hydra_context, config)
         if isinstance(self.launcher, CachedLauncher):
             self.launcher.cache = self.cache
 

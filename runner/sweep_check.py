@@ -1,0 +1,56 @@
+"""Every point of a grid sweep composed before the sweep starts.
+
+A value of the wrong type (`lr=0.1,abc,1`), a choice that is not in its group (`gate=or,xorr`)
+or a key that is not there (`lrr=0.1,1`) cannot make a job's config, so no job could log it; the
+sweep stops in one line before its parent run opens, with nothing run and nothing logged. A
+value of the right type that `validate` refuses (`lr=0.1,-1,1`) makes a config: its job fails
+alone, its run FAILED with the error, and the others go on. The check composes through the
+sweep's ComposeCache, which its sweeper then uses: each choice of groups is composed once.
+"""
+
+from __future__ import annotations
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, MissingConfigException
+from hydra.types import HydraContext
+from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from hydra_plugins.perceptron_runner.compose import sweep_cache
+from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
+from runner.config import unknown_key
+
+
+def check_points(config: DictConfig) -> None:
+    """SystemExit with one line for the first point of the sweep that cannot be composed."""
+    if not str(config.hydra.sweeper.get("_target_", "")).endswith(".CachedSweeper"):
+        return  # another sweeper (Optuna's) picks its own points
+    loader = GlobalHydra.instance().config_loader()
+    cache = sweep_cache(HydraContext(config_loader=loader, callbacks=None), config)
+    parser = OverridesParser.create(config_loader=loader)
+    given = list(config.hydra.overrides.task)
+    try:
+        jobs = grid(parser.parse_overrides(sweep_overrides(config.hydra.sweeper.get("params"), given)))
+        for job in jobs:
+            cache.check(job)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise SystemExit(f"Cannot start the sweep: {_what(err)}; nothing was run or logged") from None
+
+
+def _what(err: Exception) -> str:
+    """The point and why, in one line: `gate=xorr: no such gate (the choices: and, ...)`."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file and "/" in err.missing_cfg_file:
+        group, _, name = err.missing_cfg_file.rpartition("/")
+        choices = f" (the choices: {', '.join(err.options)})" if err.options else ""
+        return f"{group}={name}: there is no {name!r} in {group}{choices}"
+    cause = err.__cause__
+    not_there = isinstance(cause, (ConfigKeyError, ConfigAttributeError))
+    if not_there and str(err).startswith("Could not override"):
+        return unknown_key(cause.full_key)
+    said = str(err).strip().splitlines() or [type(err).__name__]
+    point = said[0].removeprefix("Error merging override ")
+    if isinstance(cause, OmegaConfBaseException):
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        return f"{point}: {reason}"
+    return point
