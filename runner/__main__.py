@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import sys
 
-from runner import versions
+from runner import signals, versions
+
+if __name__ == "__main__":
+    signals.install()  # first: a Ctrl-C while the libraries load says "Interrupted" too
 
 try:
     import hydra
 
     from hydra_plugins.perceptron_runner import register
-    from runner import signals
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.errors import UsageError
     from runner.job import task
+    from runner.sweep import close_open_sweep
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None
 
@@ -38,7 +41,10 @@ def cli() -> None:
         signals.raise_if_received()  # an interrupt that some code turned into another error
         if wants_traceback:
             raise
-        raise SystemExit(_message(err)) from None
+        message = _message(err)
+        if any(message in shown for shown in close_open_sweep(err)):
+            raise SystemExit(1) from None  # a job's error, printed with the others at the sweep's end
+        raise SystemExit(message) from None
     finally:
         if not wants_traceback:
             del os.environ["HYDRA_FULL_ERROR"]
@@ -59,5 +65,4 @@ def _message(err: Exception) -> str:
 if __name__ == "__main__":
     versions.warn_untested()
     register()  # the default sweeper and launcher, whatever the install
-    signals.install()  # a SIGTERM ends runs KILLED, as Ctrl-C does; one line for either
     cli()

@@ -19,11 +19,16 @@ def out_of_space(error: BaseException | None) -> str | None:
     "database or disk is full" wrapped by SQLAlchemy and MLflow)."""
     while error is not None:
         text = str(error)
-        if isinstance(error, OSError) and error.errno == errno.ENOSPC or "disk is full" in text:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC or says_disk_full(text):
             said = [line for line in text.splitlines() if "full" in line or "space" in line]
             return said[0].strip() if said else "no space left on device"
         error = error.__cause__ or error.__context__
     return None
+
+
+def says_disk_full(text: str) -> bool:
+    """SQLite's words for a full disk, as an error's text carries them (in a run's error tag)."""
+    return "disk is full" in text
 
 
 class TrackingError(UsageError):

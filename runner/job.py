@@ -182,7 +182,8 @@ def _record(
 
 
 def _draw(*args) -> tuple[Path, list]:
-    from runner import plots  # matplotlib is imported only by runs that draw
+    with signals.held():  # a Ctrl-C halfway through importing matplotlib breaks it for the
+        from runner import plots  # sweep's review (`KeyError: 'Text:kwdoc'`); it takes 0.3 s
 
     return plots.run_pictures(*args)
 

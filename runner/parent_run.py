@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from omegaconf import DictConfig
 from runner import plan, sqlite_store, stale_runs, ui
 from runner.axes import Axis, Layout, layout, sweep_name
 from runner.console import count
-from runner.errors import UsageError
+from runner.errors import UsageError, says_disk_full
 from runner.names import (
     AXES_PARAM,
     AXIS_PARAM,
@@ -128,9 +129,9 @@ def _start(store: Store, experiment: str, name: str, tags: dict[str, str], param
     return tracking.start_sweep(store, experiment, name, tags, params)
 
 
-def close(sweep: OpenSweep, status: str) -> None:
+def close(sweep: OpenSweep, status: str) -> list[str]:
     """Review the children logged so far, give the parent its results, end it with `status`, and
-    print where to look."""
+    print where to look, then the failed jobs' errors; returns those errors."""
     from runner import readback, tracking
 
     store, shape = sweep.store, layout(sweep.axes)
@@ -154,12 +155,14 @@ def close(sweep: OpenSweep, status: str) -> None:
             cut = _save_views(sweep, shape, summary)
             ended = "FAILED" if missing and status == "FINISHED" else status
             log.info(_console(sweep, ended, summary, reviewed, cut, missing))
+            _print_errors(summary)
             if ended != status:
                 raise MissingRuns(
                     f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"
                 )
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
+    return [str(e).strip() for e in summary.loc[summary["status"] == "FAILED", "error"].fillna("")]
 
 
 class MissingRuns(Exception):
@@ -210,11 +213,13 @@ def _console(
             f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
         ]
 
+    ended = summary["status"].value_counts()
+    others = "".join(f", {ended[s]} {s.lower()}" for s in ("FAILED", "KILLED") if ended.get(s))
     gap = f"; {missing} missing (no run in the store: resume=latest runs them)" if missing else ""
     lines = [
-        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{gap}; "
+        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{others}{gap}; "
         f"parent run {status}",
-        summary.drop(columns=["run_id"]).to_string(index=False),
+        summary.drop(columns=["run_id", "error"]).astype(object).fillna("").to_string(index=False),
         *([f"Best: {reviewed.best}"] if reviewed.best else []),
         *([reviewed.importance] if reviewed.importance else []),
         *ui.serve_command(uri, sweep.shown_uri),
@@ -228,3 +233,14 @@ def _console(
             lines += links(f"{sweep.run_id}-{number}", f"{cut[0]}={value}:")
     lines.append(f"  its parent: {ui.run_url(uri, sweep.experiment, sweep.run_id)}")
     return "\n".join(lines)
+
+
+def _print_errors(summary: pd.DataFrame) -> None:
+    """The jobs that failed, each with its error, on stderr after the rest of the sweep's end."""
+    failed = summary[summary["status"] == "FAILED"]
+    firsts = [(str(e).strip().splitlines() or [""])[0] for e in failed["error"].fillna("")]
+    if failed.empty or any(map(says_disk_full, firsts)):  # a full disk: its one line says it all
+        return
+    each = [f"  #{row.job} {row.run_name}: {first}" for row, first in zip(failed.itertuples(), firsts)]
+    sys.stdout.flush()
+    print("\n".join([f"{count(len(failed), 'job')} failed:", *each]), file=sys.stderr, flush=True)

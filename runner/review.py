@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from runner import pivots
+from runner import pivots, signals
 from runner.axes import SEED, Axis, Layout
 from runner.console import count, number
 
@@ -41,7 +41,8 @@ def review(
     summary: pd.DataFrame, axes: Sequence[Axis], layout: Layout, search: bool, title: str, folder: Path
 ) -> Review:
     """Write the sweep's files to `folder` and say what they show."""
-    from runner import plots  # matplotlib only where pictures are drawn
+    with signals.held():  # matplotlib only where pictures are drawn, imported whole
+        from runner import plots
 
     done = pivots.finished(summary)
     out = Review()

@@ -10,12 +10,19 @@ the command's own process and dies with it (`ignore_stops`, `die_with`).
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 _received: list[str] = []
+_holding = 0  # how deep the main thread is in `held()` blocks
+_pending: str | None = None  # a signal that came in a `held()` block, to raise at its end
 STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -29,9 +36,59 @@ def install() -> None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """The first signal stops the command where it is (or at the end of a `held()` block);
+    those after it are recorded, and let the runs be ended that the first one stops."""
+    global _pending
     name = signal.Signals(signum).name
     _received.append(name)
+    if len(_received) > 1:
+        return
+    if _holding:
+        _pending = name
+        return
     raise KeyboardInterrupt(name)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait for the end of the block (in the main thread; a store call takes
+    milliseconds). A KeyboardInterrupt inside SQLAlchemy's session can leave an sqlite database
+    locked, its transaction neither committed nor rolled back, so that no run can then be ended:
+    the command waited out the lock, 40 s and more, and left its runs RUNNING."""
+    global _holding, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _holding += 1
+    try:
+        yield
+    except BaseException:
+        _pending = None  # already on its way out; it ends as interrupted (status_after)
+        raise
+    finally:
+        _holding -= 1
+    if not _holding and _pending:
+        name, _pending = _pending, None
+        raise KeyboardInterrupt(name)
+
+
+class HeldCalls:
+    """An object whose method calls a signal does not cut in half (`held()`)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self._wrapped = wrapped
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._wrapped, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with held():
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 def received() -> str | None:

@@ -54,17 +54,22 @@ class Store:
         """Made on first use, where find_experiment words whatever keeps the store from opening.
 
         Opening the first store sets what the process needs of MLflow's libraries: SQLAlchemy's
-        pools made safe across fork (runner/fork_safety.py), and, for a tracking server, MLflow's
+        pools made safe across fork (runner/fork_safety.py), no progress bars of MLflow's
+        artifact downloads among the sweep's lines, and, for a tracking server, MLflow's
         HTTP retries bounded (HTTP_RETRIES, in the process's environment, where MLflow reads
         them; a value the user set is kept)."""
         fork_safety.install()
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bar mid-sweep
         if self.uri.startswith(("http://", "https://")):
             for name, value in HTTP_RETRIES.items():
                 os.environ.setdefault(name, value)
         database = sqlite_store.sqlite_path(self.uri)
         if database is not None:
             sqlite_store.prepare(database)
-        return MlflowClient(tracking_uri=self.uri)
+        client = MlflowClient(tracking_uri=self.uri)
+        if self.uri.startswith(("http://", "https://")):
+            return client  # a request cut off leaves nothing half-done on the server
+        return signals.HeldCalls(client)  # a database's session is not cut in half by Ctrl-C
 
     def experiment_id(self, name: str) -> str:
         """The id of experiment `name`, created if it does not exist yet (looked up once, when

@@ -23,11 +23,24 @@ if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra load
     from runner.parent_run import OpenSweep
     from runner.progress import Printer
 
+_open_sweep: MlflowSweep | None = None  # the sweep of this process, once it started
+
+
+def close_open_sweep(error: BaseException) -> list[str]:
+    """Close the sweep still open when `error` stops the command, so that its summary and the
+    jobs' errors come before the command's last line (Hydra 1.3 leaves it open, for atexit);
+    returns the jobs' errors it printed."""
+    if _open_sweep is None:
+        return []
+    _open_sweep._close_unfinished(error)
+    return _open_sweep.errors_shown
+
 
 class MlflowSweep(Callback):
     def __init__(self) -> None:
         self._open: OpenSweep | None = None
         self._printer: Printer | None = None
+        self.errors_shown: list[str] = []  # the failed jobs' errors, printed at the sweep's end
 
     def __getstate__(self) -> dict[str, Any]:
         """Nothing: the launchers that run jobs elsewhere (joblib, Ray, submitit) pickle the
@@ -48,6 +61,8 @@ class MlflowSweep(Callback):
         self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
         self._printer.start()
         atexit.register(self._close_unfinished)
+        global _open_sweep
+        _open_sweep = self
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The sweep's end. Hydra 1.3 calls this only when the sweep returns (one that raised is
@@ -68,8 +83,7 @@ class MlflowSweep(Callback):
         except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
             if out_of_space(err):
                 return  # the job that stopped the sweep said so
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            print(f"The sweep's parent run could not be reviewed and closed: {first}", file=sys.stderr)
+            print(f"The sweep's parent run could not be reviewed and closed: {_named(err)}", file=sys.stderr)
 
     def _close(self, status: str) -> None:
         if self._open is None:
@@ -80,4 +94,16 @@ class MlflowSweep(Callback):
         atexit.unregister(self._close_unfinished)
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
-        parent_run.close(sweep, status)
+        self.errors_shown = parent_run.close(sweep, status)
+
+
+def _named(error: BaseException) -> str:
+    """The error at the root of `error`'s chain, with its type: SQLAlchemy's own words for an
+    error in a flush ("raised as a result of Query-invoked autoflush") leave out what it was."""
+    while True:
+        below = error.__cause__ or error.__context__
+        if below is None or (below is error.__context__ and isinstance(below, KeyboardInterrupt)):
+            break  # the interrupt it was ending the sweep for is not what went wrong
+        error = below
+    text = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

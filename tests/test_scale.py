@@ -250,7 +250,8 @@ def test_a_bad_point_fails_alone_and_the_console_reads_the_same_on_every_launche
     tmp_path, new_store, launcher
 ):
     """The bad job's error crosses the process boundary (it pickles); the others all run; the
-    progress lines come in order, all of them, before the summary, with no colour codes."""
+    progress lines come in order, all of them, before the summary, with no colour codes, no
+    launcher's lines of its own; the job's error comes once, at the end."""
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     proc = run_cli("-m", "lr=1,-1,2,3", *LEAN, f"hydra/launcher={launcher}", cwd=tmp_path, timeout=300)
     assert proc.returncode != 0
@@ -270,4 +271,9 @@ def test_a_bad_point_fails_alone_and_the_console_reads_the_same_on_every_launche
     assert "\x1b" not in out + proc.stderr
     assert re.findall(r"^\[(\d)/4 ", out, re.M) == ["1", "2", "3", "4"]
     assert out.rindex("] or lr=") < out.index("sweep: lr, 4 runs, ")
-    assert (out + proc.stderr).count("Error executing job with overrides") == 1
+    assert "[HYDRA]" not in out + proc.stderr and "Error executing job" not in out + proc.stderr
+    assert "sweep: lr, 4 runs, " in out and ": 3 of 4 runs converged, 1 failed; parent run FAILED" in out
+    assert proc.stderr.strip().splitlines() == [
+        "1 job failed:",
+        "  #1 or lr=-1 seed=0: ConfigError: Invalid config: lr=-1.0 is not allowed: a finite number > 0",
+    ]

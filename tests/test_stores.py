@@ -198,6 +198,7 @@ def test_a_sweep_resumes_on_parallel_launchers(tmp_path, launcher):
     client.set_terminated(failed.info.run_id, "FAILED")  # as if that job had failed
     resumed = run_cli(*sweep, "resume=latest", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Downloading artifacts" not in resumed.stdout + resumed.stderr  # no tqdm bar mid-sweep
     assert resumed.stdout.count(": done before, its run ") == 2
     assert "or lr=1 seed=0: Converged" in resumed.stdout
     children = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]

@@ -9,7 +9,9 @@ checked against Hydra's own in tests/test_compose.py) and the suites Hydra runs 
 sweepers pass (tests/test_hydra_suites.py).
 """
 
-import itertools  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
+import contextlib  # no `from __future__ import annotations`: Hydra's plugin scan runs this module
+import io
+import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
-from hydra.core.utils import JobReturn
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
@@ -86,8 +88,10 @@ class CachedSweeper(Sweeper):
             batch = jobs[start : start + size]
             self.validate_batch_is_legal(batch)
             results = self.launcher.launch(batch, initial_job_idx=start)
-            for result in results:
-                _ = result.return_value  # a failed job raises here, as in Hydra's basic sweeper
+            failed = [result for result in results if result.status == JobStatus.FAILED]
+            if failed:  # it raises, as in Hydra's basic sweeper; its stderr line is the sweep's to
+                with contextlib.redirect_stderr(io.StringIO()):  # print, with the others, at the end
+                    _ = failed[0].return_value
             returns.append(results)
         return returns
 
