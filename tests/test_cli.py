@@ -309,12 +309,12 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
     ids=["wrong type", "float for a whole number", "unknown gate", "key typo", "a preset's axis"],
 )
 def test_a_sweep_point_that_cannot_be_composed_stops_the_sweep_in_one_line_with_no_parent(
-    tmp_path, new_store, sweep, why
+    tmp_path, new_store, sweep, why, monkeypatch
 ):
     new_store(tmp_path / "outputs" / "mlflow.db")
-    proc = run_cli("-m", *sweep, "plots=false", cwd=tmp_path)
-    assert proc.returncode == 1
-    (line,) = proc.stderr.strip().splitlines()
+    status, said = run_in_process("-m", *sweep, "plots=false", cwd=tmp_path, monkeypatch=monkeypatch)
+    assert status == 1
+    (line,) = said.strip().splitlines()
     assert line.startswith(f"Cannot start the sweep: {why}") and line.endswith("; nothing was run or logged")
     assert all_runs(store(tmp_path)) == [] and not list(tmp_path.glob("outputs/multirun/*/*/0"))
 
