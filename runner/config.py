@@ -155,20 +155,26 @@ def composition_message(err: Exception) -> str | None:
     """What Hydra would print for an error of composing the config (a bad value, a key or a
     group choice that is not there), as the command line prints it; None for another error.
     A launcher or sweeper whose extra is not installed gets the line that installs it."""
-    missing = missing_extra(err)
-    if missing is not None:
-        return missing
+    said = _missing_extra(err) or unknown_key_in(err)  # not Hydra's hint to add a key with +
+    if said is not None:
+        return said
     cause = err.__cause__
-    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
-        "Could not override"
-    ):
-        return unknown_key(cause.full_key)  # not Hydra's hint to add it with +
     if isinstance(err, HydraException) or isinstance(cause, OmegaConfBaseException):
         return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
     return None
 
 
-def missing_extra(err: BaseException) -> str | None:
+def unknown_key_in(err: BaseException) -> str | None:
+    """`unknown_key`'s line when `err` is Hydra's refusal to override a key that is not there."""
+    cause = err.__cause__
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and str(err).startswith(
+        "Could not override"
+    ):
+        return unknown_key(cause.full_key)
+    return None
+
+
+def _missing_extra(err: BaseException) -> str | None:
     """`... is not installed: pip install ...` when a plugin's config is what Hydra could not find."""
     if not isinstance(err, MissingConfigException) or err.missing_cfg_file not in PLUGIN_EXTRAS:
         return None

@@ -26,6 +26,11 @@ def out_of_space(error: BaseException | None) -> str | None:
     return None
 
 
+def first_line(error: BaseException) -> str:
+    """An error's first line of text, or its type's name when it has none."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def says_disk_full(text: str) -> bool:
     """SQLite's words for a full disk, as an error's text carries them (in a run's error tag)."""
     return "disk is full" in text

@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner import console, helper, plan, progress, run, signals
-from runner.errors import UsageError, out_of_space
+from runner.errors import UsageError, first_line, out_of_space
 from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -114,7 +114,7 @@ def _train_and_record(
                 "then run the same command again (a sweep with resume=latest)"
             ) from None
         if place.in_sweep:
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            first = first_line(err)
             outcome = console.outcome(trained.result)
             _progress(place, f"{run.name(cfg, place.task)}: {outcome}; NOT LOGGED ({first})", unlogged=True)
         raise
@@ -206,7 +206,7 @@ def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, finger
             store, experiment, name, {**tags, **_line_in_store(place, line)}, error, params
         )
     except Exception as unlogged:  # the job's own error is the one to report
-        first = (str(unlogged).strip().splitlines() or [type(unlogged).__name__])[0]
+        first = first_line(unlogged)
         _progress(place, f"{line}; NOT LOGGED ({first})", unlogged=True)
         return
     _progress(place, line)

@@ -155,14 +155,14 @@ def close(sweep: OpenSweep, status: str) -> list[str]:
             cut = _save_views(sweep, shape, summary)
             ended = "FAILED" if missing and status == "FINISHED" else status
             log.info(_console(sweep, ended, summary, reviewed, cut, missing))
-            _print_errors(summary)
+            shown = _print_errors(summary)
             if ended != status:
                 raise MissingRuns(
                     f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"
                 )
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
-    return [str(e).strip() for e in summary.loc[summary["status"] == "FAILED", "error"].fillna("")]
+    return shown
 
 
 class MissingRuns(Exception):
@@ -235,12 +235,14 @@ def _console(
     return "\n".join(lines)
 
 
-def _print_errors(summary: pd.DataFrame) -> None:
-    """The jobs that failed, each with its error, on stderr after the rest of the sweep's end."""
+def _print_errors(summary: pd.DataFrame) -> list[str]:
+    """The jobs that failed, each with its error, on stderr after the rest of the sweep's end;
+    returns the lines printed."""
     failed = summary[summary["status"] == "FAILED"]
     firsts = [(str(e).strip().splitlines() or [""])[0] for e in failed["error"].fillna("")]
     if failed.empty or any(map(says_disk_full, firsts)):  # a full disk: its one line says it all
-        return
+        return []
     each = [f"  #{row.job} {row.run_name}: {first}" for row, first in zip(failed.itertuples(), firsts)]
     sys.stdout.flush()
     print("\n".join([f"{count(len(failed), 'job')} failed:", *each]), file=sys.stderr, flush=True)
+    return each

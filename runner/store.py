@@ -63,13 +63,11 @@ class Store:
         if self.uri.startswith(("http://", "https://")):
             for name, value in HTTP_RETRIES.items():
                 os.environ.setdefault(name, value)
+            return MlflowClient(tracking_uri=self.uri)  # a request cut off leaves nothing half-done
         database = sqlite_store.sqlite_path(self.uri)
         if database is not None:
             sqlite_store.prepare(database)
-        client = MlflowClient(tracking_uri=self.uri)
-        if self.uri.startswith(("http://", "https://")):
-            return client  # a request cut off leaves nothing half-done on the server
-        return signals.HeldCalls(client)  # a database's session is not cut in half by Ctrl-C
+        return signals.HeldCalls(MlflowClient(tracking_uri=self.uri))  # a session is not cut in half
 
     def experiment_id(self, name: str) -> str:
         """The id of experiment `name`, created if it does not exist yet (looked up once, when

@@ -17,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner import signals
-from runner.errors import out_of_space
+from runner.errors import first_line, out_of_space
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.parent_run import OpenSweep
@@ -105,5 +105,5 @@ def _named(error: BaseException) -> str:
         if below is None or (below is error.__context__ and isinstance(below, KeyboardInterrupt)):
             break  # the interrupt it was ending the sweep for is not what went wrong
         error = below
-    text = (str(error).strip().splitlines() or [""])[0]
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    text = first_line(error)
+    return text if text == type(error).__name__ else f"{type(error).__name__}: {text}"

@@ -15,11 +15,12 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import HydraContext
 from omegaconf import DictConfig
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
 from hydra_plugins.perceptron_runner.compose import sweep_cache
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
-from runner.config import unknown_key
+from runner.config import unknown_key_in
+from runner.errors import first_line
 
 
 def check_points(config: DictConfig) -> None:
@@ -39,18 +40,14 @@ def check_points(config: DictConfig) -> None:
 
 
 def _what(err: Exception) -> str:
-    """The point and why, in one line: `gate=xorr: no such gate (the choices: and, ...)`."""
+    """The point and why, in one line: `gate=xorr: there is no 'xorr' in gate (the choices: ...)`."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file and "/" in err.missing_cfg_file:
         group, _, name = err.missing_cfg_file.rpartition("/")
         choices = f" (the choices: {', '.join(err.options)})" if err.options else ""
         return f"{group}={name}: there is no {name!r} in {group}{choices}"
+    unknown = unknown_key_in(err)
+    if unknown is not None:
+        return unknown
+    point = first_line(err).removeprefix("Error merging override ")
     cause = err.__cause__
-    not_there = isinstance(cause, (ConfigKeyError, ConfigAttributeError))
-    if not_there and str(err).startswith("Could not override"):
-        return unknown_key(cause.full_key)
-    said = str(err).strip().splitlines() or [type(err).__name__]
-    point = said[0].removeprefix("Error merging override ")
-    if isinstance(cause, OmegaConfBaseException):
-        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        return f"{point}: {reason}"
-    return point
+    return f"{point}: {first_line(cause)}" if isinstance(cause, OmegaConfBaseException) else point
