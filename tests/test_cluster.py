@@ -66,6 +66,12 @@ def _jobs(url: str) -> tuple[object, dict[str, list]]:
     return parent, children
 
 
+def _finished(url: str) -> int:
+    """How many of the sweep's jobs have a FINISHED run."""
+    _, children = _jobs(url)
+    return sum(any(r.info.status == "FINISHED" for r in runs) for runs in children.values())
+
+
 @pytest.mark.parametrize("outage", ["killed, back 10 s later", "stopped 20 s"])
 def test_a_tracking_server_that_goes_away_mid_sweep_loses_no_result_without_a_word(tmp_path, server, outage):
     """Every job has a FINISHED run or says NOT LOGGED; the jobs with no run are counted
@@ -157,6 +163,10 @@ def test_a_ray_sweep_whose_worker_sees_no_shared_folder(tmp_path, ray_node_apart
         )
     deadline = time.monotonic() + 300
     while len(re.findall(r"^\[\d+/40 ", (tmp_path / "first.txt").read_text(), re.M)) < 8:
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "first.txt").read_text()
+        time.sleep(0.2)
+    # A line comes through its run's tag, set just before the run ends: wait for 8 ended runs.
+    while _finished(server.url) < 8:
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "first.txt").read_text()
         time.sleep(0.2)
     proc.kill()  # the sweep's process, outright
