@@ -5,6 +5,7 @@ run are named by its config and by tracking.py; the README lists them.)"""
 
 # MLflow's system tags
 PARENT_TAG = "mlflow.parentRunId"  # a sweep's child: the id of its sweep's parent run
+RUN_NAME_TAG = "mlflow.runName"  # a run's name, as the runs table sorts by it
 NOTE_TAG = "mlflow.note.content"  # a run's description, shown on its page
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # the artifacts the UI shows as tables
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # an input dataset's: what the run used it for

@@ -9,14 +9,22 @@ The names were checked against MLflow 3.17's UI in headless Chromium (tests/test
 tag holds the named envelope of MLflow 3.15's saved views (`tag_value`), so the views also appear
 by name in the UI's views menu.
 
-A sweep gets two views, built here from plain values:
-- the table: the sweep's runs only, grouped by every axis but the seed, each group (a cell of the
-  pivot) open, its header row showing the mean over the cell's seeds; the swept params, then the
-  results, as columns. Grouping is also what lists every child: nested under their parent run,
-  children stay collapsed whatever `runsExpanded` says.
-- the charts: epochs against the main numeric axis, one line per value of the other axes, each
-  point the mean over seeds (MLflow's group-by, averaged at each value of the x metric); errors
-  per epoch averaged the same way; mean epochs and share converged per group.
+A sweep gets two views, built here from plain values, laid out for a laptop's window (1440×900,
+with MLflow's side panels open):
+- the table: the sweep's runs only, the results and `stop_reason` first, then the swept params,
+  in columns narrow enough to need no sideways scrolling. A grid over seeds is grouped by every
+  axis but the seed, each group (a cell of the pivot) open, its header row showing the mean over
+  the cell's seeds as MLflow computes it (unrounded: the UI has no setting for that); a grid of
+  one run a cell is not grouped, nor is a search, its trials best first.
+- the charts: the run list hidden and two cards a row, tall enough for every line's name in the
+  legend. A grid with a numeric axis draws the pivot itself: epochs against that axis, one line
+  per value of the others, each point a cell's mean over seeds; one without (sweep=textbook)
+  groups by what varied beside the rows' axis (rule, activation), its section's title naming what
+  each bar averages over. A search draws each trial against each searched value.
+Runs are sorted by name, never by start time: sorted by start time, the UI also fetches the
+runs' parent and counts it among the sweep's (49 runs for 48, and an "Unassigned" group in
+every chart). MLflow's image cards show runs, not groups, so only an ungrouped view (a search)
+gets one for the epoch images.
 """
 
 from __future__ import annotations
@@ -26,13 +34,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from runner.axes import SEED, Axis, Layout
-from runner.names import EPOCH_IMAGES_KEY, PARENT_TAG, RESULT_METRICS, STOP_REASON
+from runner.names import EPOCH_IMAGES_KEY, PARENT_TAG, RESULT_METRICS, RUN_NAME_TAG, STOP_REASON
 from runner.param_text import param_text
 
 TAG_PREFIX = "mlflow.sharedViewState."
 SECTION = "answer"
+SECTION_TITLE = "The sweep's answer"
 X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
 DATASET_COLUMN = "attributes.`Dataset`"  # the runs table's column of each run's input datasets: its gate
+RUN_NAME_COLUMN = "attributes.`Run Name`"
+CREATED_COLUMN = "runDateAndNestInfo"  # the UI's id of its Created column, which it always shows
+RUN_NAME_ORDER = f"tags.`{RUN_NAME_TAG}`"  # the runs table's "Run Name" sort
+LEGEND_IN_HALF = 4  # the names a legend shows whole in a card half the page wide (1440×900)
 UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "Load more" button
 
 
@@ -71,7 +84,8 @@ def sweep_views(
     """The view states of a sweep, by share key. `cells` holds the values each cell has on
     `layout.cell_keys` (one tuple per distinct cell among the sweep's runs). A `part` (its
     number, an axis and a value) restricts the views to the runs with that value. With `images`
-    (its jobs logged their decision line epoch by epoch), the charts step through them."""
+    (its jobs logged their decision line epoch by epoch), an ungrouped charts view steps through
+    them."""
     search_filter = f"tags.`{PARENT_TAG}` = '{parent_run_id}'"
     table_key, charts_key = keys(parent_run_id)
     if part is not None:
@@ -80,53 +94,92 @@ def sweep_views(
         table_key, charts_key = keys(f"{parent_run_id}-{number}")
         at = list(layout.cell_keys).index(key)
         cells = [cell for cell in cells if cell[at] == value]
+    columns = _columns(axes)
     base = {
         "searchFilter": search_filter,
-        "orderByKey": "metrics.`epochs`" if search else "attributes.start_time",
+        "orderByKey": "metrics.`epochs`" if search else RUN_NAME_ORDER,
         "orderByAsc": True,
-        "selectedColumns": _columns(axes),
-        "columnOrder": ["attributes.`Run Name`", *_columns(axes)],
-        "columnWidths": {"attributes.`Run Name`": 320},
+        "selectedColumns": columns,
+        "columnOrder": [RUN_NAME_COLUMN, CREATED_COLUMN, *columns],
+        "columnWidths": _widths(columns),
         "runsHiddenMode": "SHOW_ALL",  # charts show every run or group, not the first 10
         "useGroupedValuesInCharts": True,
         "hideEmptyCharts": True,
         "isAccordionReordered": True,
-        "compareRunSections": [
-            {
-                "uuid": SECTION,
-                "name": "The sweep's answer",
-                "display": True,
-                "isReordered": False,
-                "deleted": False,
-                "isGenerated": False,
-            }
-        ],
     }
     cell_keys = layout.cell_keys
-    table = {**base, **_grouping(parent_run_id, cell_keys, cells, cell_keys)}
+    # a cell's runs grouped under its mean where seeds make a cell hold several; one run a cell
+    # needs no group (sweep=textbook), nor does a search
+    ungrouped = search or (bool(cell_keys) and not layout.seeds)
+    table = {**base, **_grouping(parent_run_id, cell_keys, cells, cell_keys, ungrouped)}
+    table["compareRunSections"] = [_section(SECTION_TITLE)]
     table["compareRunCharts"] = _charts(axes, layout, search, runs, lines=False)
 
-    line_keys = [k for k in cell_keys if k != X_METRIC]
+    numeric = {a.key for a in axes if a.numeric}
     lines = not search and layout.columns == X_METRIC
-    charts = {**base, **_grouping(parent_run_id, line_keys if lines else cell_keys, cells, cell_keys)}
-    charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines, images=images)
+    if search:
+        by: list[str] = []
+    elif lines:
+        by = [k for k in cell_keys if k != X_METRIC]
+    elif layout.columns is None or layout.columns in numeric:
+        by = cell_keys
+    else:  # no numeric axis across (sweep=textbook): what varied beside the rows' data sets
+        by = [k for k in cell_keys if k != layout.rows]
+    averaged = [k for k in cell_keys if k not in by and not lines] + ([SEED] if layout.seeds else [])
+    title = SECTION_TITLE + (f" (mean over {', '.join(averaged)})" if averaged and not search else "")
+    charts = {**base, **_grouping(parent_run_id, by, cells, cell_keys, search)}
+    charts["runListHidden"] = True  # the charts take the page's width
+    legend = len(charts["groupsExpanded"]) if by else runs  # entries in a chart's legend
+    charts["compareRunSections"] = [_section(title, columns=2 if legend <= LEGEND_IN_HALF else 1)]
+    charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines, images=images and search)
     return {table_key: table, charts_key: charts}
 
 
 def _columns(axes: Sequence[Axis]) -> list[str]:
+    """The results and how training ended first, then what the sweep varied, then the gate's
+    dataset: what a teacher reads before what they set."""
     return [
-        *(f"params.`{a.key}`" for a in axes),
         *(f"metrics.`{m}`" for m in RESULT_METRICS),
         f"params.`{STOP_REASON}`",
+        *(f"params.`{a.key}`" for a in axes),
         DATASET_COLUMN,
     ]
 
 
+def _widths(columns: Sequence[str]) -> dict[str, int]:
+    """Pixel widths that fit the results and stop_reason beside the run names at 1440×900."""
+    widths = {RUN_NAME_COLUMN: 230, CREATED_COLUMN: 90, f"params.`{STOP_REASON}`": 100, DATASET_COLUMN: 170}
+    return {
+        c: widths.get(c, 78 if c.startswith("metrics.") else 70)
+        for c in [RUN_NAME_COLUMN, CREATED_COLUMN, *columns]
+    }
+
+
+def _section(name: str, columns: int = 2) -> dict[str, Any]:
+    return {
+        "uuid": SECTION,
+        "name": name,
+        "display": True,
+        "isReordered": False,
+        "deleted": False,
+        "isGenerated": False,
+        "columns": columns,  # cards a row: wide enough for every line's name in their legends
+        "cardHeight": 420,
+    }
+
+
 def _grouping(
-    parent_run_id: str, by: Sequence[str], cells: Sequence[Sequence[Any]], cell_keys: Sequence[str]
+    parent_run_id: str,
+    by: Sequence[str],
+    cells: Sequence[Sequence[Any]],
+    cell_keys: Sequence[str],
+    search: bool,
 ) -> dict[str, Any]:
-    """MLflow's group-by on params `by`, averaged, every group open; with no such param, one
-    group of the whole sweep (by its parent's tag), so that every run is listed all the same."""
+    """MLflow's group-by on params `by`, averaged, every group open; a search is not grouped
+    (each trial is a run of its own); a grid with no such param is one group of the whole sweep
+    (by its parent's tag), open."""
+    if search:
+        return {"groupBy": None, "groupsExpanded": {}}
     if not by:
         return {
             "groupBy": {
@@ -166,10 +219,11 @@ def _charts(
                 runsCountToCompare=count,
             )
         )
-    else:
+    else:  # a scatter needs numbers across: a search's values, or a grid's one numeric axis
         swept = [a.key for a in axes if a.key != SEED] if search else [layout.columns or layout.rows]
+        numeric = {a.key for a in axes if a.numeric}
         for key in swept:
-            if key is not None:
+            if key in numeric:
                 charts.append(
                     _card(
                         "SCATTER",
@@ -178,6 +232,7 @@ def _charts(
                         runsCountToCompare=count,
                     )
                 )
+    charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
     charts.append(
         _card(
             "LINE",
@@ -188,7 +243,6 @@ def _charts(
             runsCountToCompare=count,
         )
     )
-    charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
     charts.append(_card("BAR", metricKey="converged", runsCountToCompare=count))
     if images:  # the decision line of each run, epoch by epoch: MLflow's step slider, at the start
         charts.append(_card("IMAGE", imageKeys=[EPOCH_IMAGES_KEY], step=0, runsCountToCompare=count))

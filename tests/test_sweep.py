@@ -227,13 +227,13 @@ def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
     table, charts = (json.loads(saved[key]["state"]) for key in (table_key, charts_key))
     assert table["searchFilter"] == f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
     assert table["selectedColumns"] == [
-        "params.`gate`",
-        "params.`lr`",
-        "params.`seed`",
         "metrics.`epochs`",
         "metrics.`converged`",
         "metrics.`updates`",
         "params.`stop_reason`",
+        "params.`gate`",
+        "params.`lr`",
+        "params.`seed`",
         "attributes.`Dataset`",  # the gate, as an MLflow dataset
     ]
     assert table["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": k} for k in ("gate", "lr")]

@@ -69,12 +69,53 @@ def test_the_table_view_groups_cells_and_lists_every_run():
     assert "IMAGE" not in {c["type"] for c in charts["compareRunCharts"]}  # the jobs logged none
 
 
-def test_a_sweep_whose_jobs_step_through_their_epochs_charts_them():
+def test_epoch_images_get_a_card_only_where_the_charts_show_runs_not_groups():
+    """MLflow's image cards show runs' images, none of a group: a grouped grid gets no such card
+    (it would say "No images found"), a search, whose trials are not grouped, does."""
     shape = layout([GATE, LR])
     cells = [("or", 0.1), ("or", 1.0)]
-    charts = views.sweep_views("p1", [GATE, LR], shape, cells, runs=2, search=False, images=True)["p1-charts"]
-    (card,) = [c for c in charts["compareRunCharts"] if c["type"] == "IMAGE"]
+    grid = views.sweep_views("p1", [GATE, LR], shape, cells, runs=2, search=False, images=True)["p1-charts"]
+    assert "IMAGE" not in {c["type"] for c in grid["compareRunCharts"]}
+    axes = [Axis("lr", (), True, "interval(0.01, 10)")]
+    found = views.sweep_views("p3", axes, layout(axes), [], runs=5, search=True, images=True)["p3-charts"]
+    (card,) = [c for c in found["compareRunCharts"] if c["type"] == "IMAGE"]
     assert (card["imageKeys"], card["step"]) == (["decision_line"], 0)  # the slider starts at the start
+
+
+def test_the_views_fit_a_laptop_and_count_the_sweeps_runs_alone():
+    """Results and stop_reason before the swept params; the charts full width, two cards a row
+    while every legend fits; sorted by name, not by start time (which makes the UI fetch the
+    parent run too: one run more, and an "Unassigned" group in every chart)."""
+    states = views.sweep_views("p1", [GATE, LR, SEED], layout([GATE, LR, SEED]), [("or", 0.1)], 12, False)
+    table, charts = states["p1"], states["p1-charts"]
+    assert table["selectedColumns"][:5] == [
+        "metrics.`epochs`",
+        "metrics.`converged`",
+        "metrics.`updates`",
+        "params.`stop_reason`",
+        "params.`gate`",
+    ]
+    assert table["columnOrder"][:3] == ["attributes.`Run Name`", "runDateAndNestInfo", "metrics.`epochs`"]
+    assert sum(table["columnWidths"][c] for c in table["columnOrder"][:6]) <= 700
+    assert {s["orderByKey"] for s in states.values()} == {"tags.`mlflow.runName`"}
+    assert charts["runListHidden"] and "runListHidden" not in table
+    (section,) = charts["compareRunSections"]
+    assert (section["columns"], section["name"]) == (2, "The sweep's answer (mean over seed)")
+
+
+def test_the_textbook_sweep_charts_each_rule_and_activation_averaged_over_the_gates():
+    axes = [RULE, ACTIVATION, GATE]
+    shape = layout(axes)  # gate down, rule across, a panel per activation
+    cells = [(a, g, r) for a in ("step", "band") for g in ("or", "and") for r in ("perceptron", "hebb")]
+    states = views.sweep_views("p5", axes, shape, cells, runs=8, search=False)
+    table, charts = states["p5"], states["p5-charts"]
+    assert table["groupBy"] is None  # one run a cell: nothing to average
+    keys = [k["groupByData"] for k in charts["groupBy"]["groupByKeys"]]
+    assert keys == ["activation", "rule"]
+    assert len(charts["groupsExpanded"]) == 4
+    assert charts["compareRunSections"][0]["name"] == "The sweep's answer (mean over gate)"
+    kinds = [(c["type"], c.get("metricKey")) for c in charts["compareRunCharts"]]
+    assert kinds == [("BAR", "epochs"), ("LINE", "errors"), ("BAR", "converged")]  # no empty scatter
 
 
 def test_a_sweep_of_seeds_alone_is_one_open_group():
@@ -90,6 +131,7 @@ def test_a_search_sorts_best_first_and_plots_each_searched_value():
     states = views.sweep_views("p3", axes, layout(axes), [], runs=20, search=True)
     table = states["p3"]
     assert (table["orderByKey"], table["orderByAsc"]) == ("metrics.`epochs`", True)
+    assert table["groupBy"] is None and states["p3-charts"]["groupBy"] is None  # a trial each
     scatters = [c["xaxis"]["key"] for c in table["compareRunCharts"] if c["type"] == "SCATTER"]
     assert scatters == ["lr", "init.low"]
 
