@@ -148,7 +148,7 @@ def _columns(axes: Sequence[Axis]) -> list[str]:
 
 def _widths(columns: Sequence[str]) -> dict[str, int]:
     """Pixel widths that fit the results and stop_reason beside the run names at 1440×900."""
-    widths = {RUN_NAME_COLUMN: 230, CREATED_COLUMN: 90, f"params.`{STOP_REASON}`": 100, DATASET_COLUMN: 170}
+    widths = {RUN_NAME_COLUMN: 230, CREATED_COLUMN: 105, f"params.`{STOP_REASON}`": 100, DATASET_COLUMN: 170}
     return {
         c: widths.get(c, 78 if c.startswith("metrics.") else 70)
         for c in [RUN_NAME_COLUMN, CREATED_COLUMN, *columns]

@@ -51,6 +51,11 @@ def ui(tmp_path_factory):
         "gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0", cwd=folder
     )  # its epochs as images
     assert single.returncode == 0, single.stderr[-3000:]
+    presets = {}
+    for preset in ("textbook", "optuna"):  # 18 jobs, 20 trials
+        done = run_cli("-m", f"sweep={preset}", "plots=false", cwd=folder, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        presets[preset] = done.stdout
     port = free_port()
     server = subprocess.Popen(
         [
@@ -74,8 +79,10 @@ def ui(tmp_path_factory):
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            printed = proc.stdout + single.stdout
-            yield folder, printed.replace("127.0.0.1:5000", f"127.0.0.1:{port}"), page
+            local = f"127.0.0.1:{port}"
+            printed = (proc.stdout + single.stdout).replace("127.0.0.1:5000", local)
+            page.presets = {k: v.replace("127.0.0.1:5000", local) for k, v in presets.items()}
+            yield folder, printed, page
             browser.close()
     finally:
         server.terminate()
@@ -87,11 +94,13 @@ def printed_link(stdout: str, label: str) -> str:
     return link
 
 
-def children(folder: Path) -> list[str]:
+def children(folder: Path, stdout: str) -> list[str]:
+    """The names of the runs under the sweep whose links `stdout` printed."""
+    parent = re.search(r"/runs/(\w+)\?", printed_link(stdout, "its parent")).group(1)
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
-    runs = client.search_runs([experiment], max_results=1000)
-    return sorted(r.info.run_name for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags)
+    runs = client.search_runs([experiment], f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent}'", max_results=1000)
+    return sorted(r.info.run_name for r in runs)
 
 
 def screenshot(page, folder: Path, name: str) -> None:
@@ -100,34 +109,107 @@ def screenshot(page, folder: Path, name: str) -> None:
     page.screenshot(path=str(target / name))
 
 
-def test_the_sweep_link_opens_its_runs_with_the_swept_params_and_results_as_columns(ui):
+def open_at(page, size: tuple[int, int], url: str) -> None:
+    """The link opened anew in a window of `size` (the same link again would not reload)."""
+    page.goto("about:blank")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(url)
+
+
+# A laptop's window and a larger one, with MLflow's side panels as they open (the assistant's
+# panel on the right takes a fifth of the width)
+SIZES = [(1440, 900), (1800, 1200)]
+
+
+def fully_in_view(page, locator) -> bool:
+    """Whether the element is drawn whole within the window and within the box that clips it
+    (a chart's legend, the runs table): nothing of it behind a scroll."""
+    return page.evaluate(
+        """(e) => {
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.right > innerWidth || r.bottom > innerHeight) return false;
+            for (let p = e.parentElement; p; p = p.parentElement) {
+                const s = getComputedStyle(p);
+                const clips = [s.overflow, s.overflowX, s.overflowY].some((o) => o !== 'visible');
+                if (!clips) continue;
+                const b = p.getBoundingClientRect();
+                const out = r.left < b.left - 1 || r.right > b.right + 1;
+                if (out || r.top < b.top - 1 || r.bottom > b.bottom + 1) return false;
+            }
+            return true;
+        }""",
+        locator.element_handle(),
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_sweep_link_opens_its_runs_results_and_stop_reason_in_view(ui, size):
     folder, stdout, page = ui
-    page.goto(printed_link(stdout, "the sweep"))
-    names = children(folder)
+    open_at(page, size, printed_link(stdout, "the sweep"))
+    names = children(folder, stdout)
     assert len(names) == 48
-    page.get_by_text(names[-1], exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text(names[0], exact=True).first.wait_for(timeout=60_000)
     headers = [h.strip() for h in page.locator("[role=columnheader]").all_inner_texts()]
-    for column in ("gate", "lr", "seed", "epochs", "converged", "updates", "stop_reason"):
+    for column in ("epochs", "converged", "updates", "stop_reason", "gate", "lr", "seed"):
         assert column in headers, headers
-    assert headers.index("gate") < headers.index("lr") < headers.index("seed") < headers.index("epochs")
+    left = {
+        c: page.locator("[role=columnheader]").filter(has_text=c).first.bounding_box()["x"] for c in headers
+    }
+    assert left["epochs"] < left["stop_reason"] < left["gate"] < left["lr"]  # what it gave, then what was set
+    for column in ("epochs", "converged", "updates", "stop_reason"):  # no sideways scrolling
+        header = page.locator("[role=columnheader]").filter(has_text=column).first
+        assert fully_in_view(page, header), column
+    # the sweep's runs counted alone: no parent fetched beside them
+    page.get_by_text("48 matching runs").first.wait_for(timeout=60_000)
+    screenshot(page, folder, f"sweep-table-{size[0]}.png")
+    page.locator(".ag-body-viewport").first.evaluate("e => e.scrollTo(0, e.scrollHeight)")
+    page.wait_for_timeout(1000)
     listed = set(page.locator("body").inner_text().splitlines())
-    assert set(names) <= listed, sorted(set(names) - listed)  # every child, with no click
     assert "Load more" not in listed
-    screenshot(page, folder, "sweep-table.png")
+    assert names[-1] in listed  # every child, with no click: the last one at the bottom
 
 
-def test_the_charts_link_opens_epochs_against_lr_by_gate(ui):
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_charts_link_names_every_gates_line_of_epochs_against_lr(ui, size):
     folder, stdout, page = ui
-    page.goto(printed_link(stdout, "its charts"))
-    page.get_by_text("The sweep's answer").first.wait_for(timeout=60_000)
+    open_at(page, size, printed_link(stdout, "its charts"))
+    page.get_by_text("The sweep's answer (mean over seed)").first.wait_for(timeout=60_000)
     for legend in ("or (epochs)", "and (epochs)", "nand (epochs)", "xor (epochs)"):
-        # one line per gate, each point the mean over the seeds; drawn once their histories load
-        page.get_by_text(legend, exact=True).first.wait_for(timeout=60_000)
-    screenshot(page, folder, "sweep-charts.png")
+        # one line per gate, each point a cell's mean over the seeds; drawn once their histories load
+        entry = page.get_by_text(legend, exact=True).first
+        entry.wait_for(timeout=60_000)
+        assert fully_in_view(page, entry), legend
+    assert page.get_by_text("Unassigned").count() == 0  # no group for the parent run
+    screenshot(page, folder, f"sweep-charts-{size[0]}.png")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_textbook_charts_name_each_rule_and_activation(ui, size):
+    folder, _, page = ui
+    open_at(page, size, printed_link(page.presets["textbook"], "its charts"))
+    page.get_by_text("The sweep's answer (mean over gate)").first.wait_for(timeout=60_000)
+    for rule in ("perceptron", "hebb", "adaline"):
+        for activation in ("step", "band"):
+            entry = page.get_by_text(f"activation: {activation}, rule: {rule}", exact=True).first
+            entry.wait_for(timeout=60_000)
+            assert fully_in_view(page, entry), (rule, activation)
+    assert page.get_by_text("rule vs. epochs").count() == 0  # no empty scatter of a category
+    screenshot(page, folder, f"textbook-charts-{size[0]}.png")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_optuna_charts_plot_each_trial_against_each_searched_value(ui, size):
+    folder, _, page = ui
+    open_at(page, size, printed_link(page.presets["optuna"], "its charts"))
+    for title in ("lr vs. epochs", "init.low vs. epochs"):
+        page.get_by_text(title, exact=True).first.wait_for(timeout=60_000)
+    assert page.get_by_text("Group: ").count() == 0  # each trial a run of its own
+    screenshot(page, folder, f"optuna-charts-{size[0]}.png")
 
 
 def test_the_parent_run_page_shows_its_description(ui):
     folder, stdout, page = ui
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(printed_link(stdout, "its parent"))
     page.get_by_text("Each cell is one gate × lr setting").first.wait_for(timeout=60_000)
     screenshot(page, folder, "sweep-parent.png")
@@ -138,8 +220,8 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     folder, stdout, page = ui
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
-    (parent,) = client.search_runs([experiment], "tags.`sweep.dir` LIKE '%'")
-    name = parent.info.run_name
+    parent = re.search(r"/runs/(\w+)\?", printed_link(stdout, "its parent")).group(1)
+    name = client.get_run(parent).info.run_name
     base = printed_link(stdout, "its parent").split("/#/")[0]
     page.goto(f"{base}/#/experiments/{experiment}/runs?workflowType=machine_learning")
     trigger = page.locator('[data-component-id="mlflow.experiment_page.saved_views.trigger"]')
@@ -147,13 +229,15 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     menu = page.locator("[role=menu], [role=listbox], [role=dialog]").filter(has_text="Saved views").first
     menu.get_by_text(f"{name}: charts", exact=True).wait_for(timeout=60_000)
     menu.get_by_text(name, exact=True).click()
-    page.get_by_text(children(folder)[-1], exact=True).first.wait_for(timeout=60_000)  # its runs, open
+    page.get_by_text(children(folder, stdout)[-1], exact=True).first.wait_for(
+        timeout=60_000
+    )  # its runs, open
 
 
 def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
     folder, stdout, page = ui
     page.goto(printed_link(stdout, "the sweep"))
-    page.get_by_text(children(folder)[-1], exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text(children(folder, stdout)[-1], exact=True).first.wait_for(timeout=60_000)
     headers = [h.strip() for h in page.locator("[role=columnheader]").all_inner_texts()]
     assert "Dataset" in headers, headers
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
