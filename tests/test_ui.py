@@ -208,10 +208,13 @@ def test_the_optuna_charts_plot_each_trial_against_each_searched_value(ui, size)
 
 
 def test_the_parent_run_page_shows_its_description(ui):
+    """At 1800×1200 MLflow lays the run page out in two columns, the description first; in a
+    narrower window it stacks the run's details above it."""
     folder, stdout, page = ui
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(printed_link(stdout, "its parent"))
+    open_at(page, (1800, 1200), printed_link(stdout, "its parent"))
     page.get_by_text("Each cell is one gate × lr setting").first.wait_for(timeout=60_000)
+    headline = page.get_by_text("48 of 48 runs finished").first  # the first lines: the answer
+    assert fully_in_view(page, headline)
     screenshot(page, folder, "sweep-parent.png")
 
 
@@ -245,7 +248,7 @@ def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
     (xor,) = client.search_runs([experiment], "attributes.run_name = 'xor lr=1 seed=0'")
     digest = xor.inputs.dataset_inputs[0].dataset.digest
     page.get_by_text(f"xor ({digest})").first.wait_for(timeout=60_000)
-    screenshot(page, folder, "sweep-datasets.png")
+    page.screenshot(path=str(folder / "sweep-datasets.png"))  # not one of the README's pictures
 
 
 def test_a_single_runs_page_steps_through_its_epochs(ui):
@@ -266,4 +269,4 @@ def test_a_single_runs_page_steps_through_its_epochs(ui):
     slider = page.locator("[role=slider]").first
     slider.wait_for(timeout=60_000)
     assert (slider.get_attribute("aria-valuemin"), slider.get_attribute("aria-valuemax")) == ("0", "2")
-    screenshot(page, folder, "run-epochs.png")
+    page.screenshot(path=str(folder / "run-epochs.png"))  # not one of the README's pictures
