@@ -5,6 +5,7 @@ MlflowClient, and by the next command."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -101,12 +102,6 @@ def test_a_killed_sweep_is_closed_by_the_next_command_and_reported_incomplete(tm
 
 def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     grid = ["-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=0,1"]  # 40 jobs
-    (tmp_path / "whole").mkdir()
-    started = time.monotonic()
-    whole = run_cli(*grid, "plots=false", cwd=tmp_path / "whole")
-    full_time = time.monotonic() - started
-    assert whole.returncode == 0, whole.stderr[-2000:]
-
     sweep = start(tmp_path, *grid)
     deadline = time.monotonic() + 120
     progress = None
@@ -119,12 +114,13 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     before = {r.data.tags["runner.fingerprint"]: r.info.run_id for r in finished_runs(tmp_path)}
     assert len(before) >= 10
 
-    started = time.monotonic()
     resumed = run_cli(*grid, "plots=false", "resume=latest", cwd=tmp_path)
-    resumed_time = time.monotonic() - started
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"{len(before)} job(s) finished before are kept" in resumed.stdout
     assert resumed.stdout.count(": done before, its run ") == len(before)
+    # only the rest is trained (counted, not timed: a time would depend on what else runs)
+    trained = re.findall(r"^\[\d+/40 [^]]*\] .*: (?:Converged|Not converged)", resumed.stdout, re.M)
+    assert len(trained) == 40 - len(before)
     runs = finished_runs(tmp_path)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
@@ -133,7 +129,6 @@ def test_a_killed_sweep_resumes_where_it_stopped(tmp_path):
     after = {r.data.tags["runner.fingerprint"]: r.info.run_id for r in children}
     assert all(after[job] == run_id for job, run_id in before.items())  # the first jobs' runs kept
     assert parents[0].data.metrics["finished"] == 40
-    assert resumed_time < full_time
 
 
 def test_a_resume_with_other_overrides_is_refused(tmp_path):
