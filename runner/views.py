@@ -16,9 +16,10 @@ with MLflow's side panels open):
   axis but the seed, each group (a cell of the pivot) open, its header row showing the mean over
   the cell's seeds as MLflow computes it (unrounded: the UI has no setting for that); a grid of
   one run a cell is not grouped, nor is a search, its trials best first.
-- the charts: the run list hidden and two cards a row, tall enough for every line's name in the
-  legend. A grid with a numeric axis draws the pivot itself: epochs against that axis, one line
-  per value of the others, each point a cell's mean over seeds; one without (sweep=textbook)
+- the charts: the run list hidden, cards tall and two a row (one when a legend holds more than
+  four names), so that every line's name shows whole in its legend. A grid with a numeric axis
+  draws the pivot itself: epochs against that axis, one line per value of the others, each point
+  a cell's mean over seeds; one without (sweep=textbook)
   groups by what varied beside the rows' axis (rule, activation), its section's title naming what
   each bar averages over. A search draws each trial against each searched value.
 Runs are sorted by name, never by start time: sorted by start time, the UI also fetches the
