@@ -15,7 +15,7 @@ try:
 
     from hydra_plugins.perceptron_runner import register
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
-    from runner.errors import UsageError
+    from runner.errors import OutOfSpace, UsageError
     from runner.job import task
     from runner.sweep import close_open_sweep
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
@@ -37,6 +37,9 @@ def cli() -> None:
     try:
         main()
         signals.raise_if_received()  # swallowed somewhere: the command still ends interrupted
+    except OutOfSpace as err:  # its one line says it all: the sweep closes, listing no job's error
+        close_open_sweep(err)
+        raise
     except Exception as err:
         signals.raise_if_received()  # an interrupt that some code turned into another error
         if wants_traceback:

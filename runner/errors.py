@@ -2,6 +2,7 @@
 an error that says the disk is full."""
 
 import errno
+import os
 
 from hydra.errors import CompactHydraException
 
@@ -32,8 +33,15 @@ def first_line(error: BaseException) -> str:
 
 
 def says_disk_full(text: str) -> bool:
-    """SQLite's words for a full disk, as an error's text carries them (in a run's error tag)."""
-    return "disk is full" in text
+    """SQLite's or the system's words for a full disk, as an error's text carries them (in a
+    run's error tag)."""
+    return "disk is full" in text or os.strerror(errno.ENOSPC) in text
+
+
+class OutOfSpace(SystemExit):
+    """A job could not log its run for a full disk: every later job would fail the same way, so
+    the sweep stops, its message the command's one line (the failed jobs are not listed after
+    it: their errors, if the full disk let them be recorded at all, say the same)."""
 
 
 class TrackingError(UsageError):

@@ -21,7 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner import console, helper, plan, progress, run, signals
-from runner.errors import UsageError, first_line, out_of_space
+from runner.errors import OutOfSpace, UsageError, first_line, out_of_space
 from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
@@ -109,7 +109,7 @@ def _train_and_record(
         signals.raise_if_received()  # an interrupt that some code turned into another error
         full = out_of_space(err)
         if full:  # every later job would fail the same way: stop the sweep here, in one line
-            raise SystemExit(
+            raise OutOfSpace(
                 f"Out of space while logging {run.name(cfg, place.task)}: {full}; free some, "
                 "then run the same command again (a sweep with resume=latest)"
             ) from None

@@ -129,9 +129,9 @@ def _start(store: Store, experiment: str, name: str, tags: dict[str, str], param
     return tracking.start_sweep(store, experiment, name, tags, params)
 
 
-def close(sweep: OpenSweep, status: str) -> list[str]:
+def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     """Review the children logged so far, give the parent its results, end it with `status`, and
-    print where to look, then the failed jobs' errors; returns those errors."""
+    print where to look, then (with `list_errors`) the failed jobs' errors; returns those errors."""
     from runner import readback, tracking
 
     store, shape = sweep.store, layout(sweep.axes)
@@ -155,7 +155,7 @@ def close(sweep: OpenSweep, status: str) -> list[str]:
             cut = _save_views(sweep, shape, summary)
             ended = "FAILED" if missing and status == "FINISHED" else status
             log.info(_console(sweep, ended, summary, reviewed, cut, missing))
-            shown = _print_errors(summary)
+            shown = _print_errors(summary) if list_errors else []
             if ended != status:
                 raise MissingRuns(
                     f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"

@@ -17,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner import signals
-from runner.errors import first_line, out_of_space
+from runner.errors import OutOfSpace, first_line, out_of_space
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.parent_run import OpenSweep
@@ -76,16 +76,15 @@ class MlflowSweep(Callback):
 
     def _close_unfinished(self, error: BaseException | None = None) -> None:
         """Close a sweep that raised (`error`, or at exit the error Python reported last)."""
+        error = error if error is not None else getattr(sys, "last_value", None)
         try:
-            self._close(
-                signals.status_after(error if error is not None else getattr(sys, "last_value", None))
-            )
+            self._close(signals.status_after(error), list_errors=not isinstance(error, OutOfSpace))
         except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
             if out_of_space(err):
                 return  # the job that stopped the sweep said so
             print(f"The sweep's parent run could not be reviewed and closed: {_named(err)}", file=sys.stderr)
 
-    def _close(self, status: str) -> None:
+    def _close(self, status: str, list_errors: bool = True) -> None:
         if self._open is None:
             return
         from runner import parent_run
@@ -94,7 +93,7 @@ class MlflowSweep(Callback):
         atexit.unregister(self._close_unfinished)
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
-        self.errors_shown = parent_run.close(sweep, status)
+        self.errors_shown = parent_run.close(sweep, status, list_errors)
 
 
 def _named(error: BaseException) -> str:

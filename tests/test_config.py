@@ -293,9 +293,10 @@ def test_every_error_a_job_raises_survives_pickling():
     import pickle
 
     from runner.config import UnknownKeyError
-    from runner.errors import TrackingError, UsageError
+    from runner.errors import OutOfSpace, TrackingError, UsageError
 
     for error in (
+        OutOfSpace("Out of space while logging or lr=1 seed=3: database or disk is full; ..."),
         ConfigError("lr", -1.0, "a finite number > 0"),
         UnknownKeyError("lrr"),
         TrackingError("Cannot use the MLflow tracking store x: y"),

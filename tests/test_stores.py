@@ -174,7 +174,9 @@ def test_a_sweep_on_a_store_that_fills_up_stops_in_one_line_and_leaves_nothing_r
         timeout=300,
     )
     assert proc.returncode != 0
-    (line,) = proc.stderr.strip().splitlines()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    (line,) = lines
     assert line.startswith("Out of space while logging or lr=1 seed=") and "disk is full" in line
     assert line.endswith("free some, then run the same command again (a sweep with resume=latest)")
     assert "Traceback" not in proc.stdout + proc.stderr
