@@ -19,9 +19,9 @@ with MLflow's side panels open):
 - the charts: the run list hidden, cards tall and two a row (one when a legend holds more than
   four names), so that every line's name shows whole in its legend. A grid with a numeric axis
   draws the pivot itself: epochs against that axis, one line per value of the others, each point
-  a cell's mean over seeds; one without (sweep=textbook)
-  groups by what varied beside the rows' axis (rule, activation), its section's title naming what
-  each bar averages over. A search draws each trial against each searched value.
+  a cell's mean over seeds; one without (sweep=textbook) groups by what varied beside the rows'
+  axis (rule, activation), its section's title naming what each bar averages over. A search
+  draws each trial against each searched value.
 Runs are sorted by name, never by start time: sorted by start time, the UI also fetches the
 runs' parent and counts it among the sweep's (49 runs for 48, and an "Unassigned" group in
 every chart). MLflow's image cards show runs, not groups, so only an ungrouped view (a search)
@@ -174,12 +174,12 @@ def _grouping(
     by: Sequence[str],
     cells: Sequence[Sequence[Any]],
     cell_keys: Sequence[str],
-    search: bool,
+    flat: bool,
 ) -> dict[str, Any]:
-    """MLflow's group-by on params `by`, averaged, every group open; a search is not grouped
-    (each trial is a run of its own); a grid with no such param is one group of the whole sweep
+    """MLflow's group-by on params `by`, averaged, every group open; `flat`: not grouped (a
+    search's trials, a grid of one run a cell); with no such param, one group of the whole sweep
     (by its parent's tag), open."""
-    if search:
+    if flat:
         return {"groupBy": None, "groupsExpanded": {}}
     if not by:
         return {
