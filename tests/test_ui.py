@@ -94,9 +94,14 @@ def printed_link(stdout: str, label: str) -> str:
     return link
 
 
+def parent_of(stdout: str) -> str:
+    """The run id of the sweep's parent whose links `stdout` printed."""
+    return re.search(r"/runs/(\w+)\?", printed_link(stdout, "its parent")).group(1)
+
+
 def children(folder: Path, stdout: str) -> list[str]:
     """The names of the runs under the sweep whose links `stdout` printed."""
-    parent = re.search(r"/runs/(\w+)\?", printed_link(stdout, "its parent")).group(1)
+    parent = parent_of(stdout)
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
     runs = client.search_runs([experiment], f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent}'", max_results=1000)
@@ -223,8 +228,7 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     folder, stdout, page = ui
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
-    parent = re.search(r"/runs/(\w+)\?", printed_link(stdout, "its parent")).group(1)
-    name = client.get_run(parent).info.run_name
+    name = client.get_run(parent_of(stdout)).info.run_name
     base = printed_link(stdout, "its parent").split("/#/")[0]
     page.goto(f"{base}/#/experiments/{experiment}/runs?workflowType=machine_learning")
     trigger = page.locator('[data-component-id="mlflow.experiment_page.saved_views.trigger"]')
