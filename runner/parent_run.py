@@ -135,14 +135,14 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     from runner import readback, tracking
 
     store, shape = sweep.store, layout(sweep.axes)
-    sqlite_store.free_reserve(store.uri)  # room to close the runs, should the jobs have filled the disk
-    if status != "FINISHED":
-        try:
-            stale_runs.end_left_running(store, sweep.experiment, sweep.run_id, status)
-        except Exception:  # the store may be what failed: its parent is still ended below
-            pass
     try:
-        with store.ending(sweep.run_id, status):
+        with store.ending(sweep.run_id, status):  # from its first step: a Ctrl-C anywhere ends it KILLED
+            sqlite_store.free_reserve(store.uri)  # room to end the runs, should the jobs have filled the disk
+            if status != "FINISHED":
+                try:
+                    stale_runs.end_left_running(store, sweep.experiment, sweep.run_id, status)
+                except Exception:  # the store may be what failed: its parent is still ended
+                    pass
             found = readback.Sweep(
                 sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
             )

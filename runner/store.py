@@ -123,6 +123,21 @@ class Store:
         tags = {**stale_runs.owner_tags(), **(tags or {})}
         return self.client.create_run(experiment, run_name=name, tags=tags).info
 
+    @contextmanager
+    def running(self, experiment: str, name: str, tags: Mapping[str, str]) -> Iterator[RunInfo]:
+        """A new run for the block, ended as `ending` ends it, even by a Ctrl-C that comes as it
+        is created (a held call returns the new id, then raises)."""
+        info = None
+        try:
+            with signals.held():
+                info = self.create_run(experiment, name, tags)
+            yield info
+        except BaseException as err:
+            if info is not None:
+                self._end_on(info.run_id, err)
+            raise
+        self.end_run(info.run_id, "FINISHED")
+
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
 
@@ -133,15 +148,18 @@ class Store:
         try:
             yield
         except BaseException as err:
-            ended = signals.status_after(err)
-            if ended == "FAILED":
-                try:
-                    self.client.set_tag(run_id, ERROR_TAG, describe(err))
-                except Exception:  # a full disk may take the tag and still take the status
-                    pass
-            self.end_run(run_id, ended)
+            self._end_on(run_id, err)
             raise
         self.end_run(run_id, status)
+
+    def _end_on(self, run_id: str, error: BaseException) -> None:
+        ended = signals.status_after(error)
+        if ended == "FAILED":
+            try:
+                self.client.set_tag(run_id, ERROR_TAG, describe(error))
+            except Exception:  # a full disk may take the tag and still take the status
+                pass
+        self.end_run(run_id, ended)
 
 
 def describe(error: BaseException) -> str:

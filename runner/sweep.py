@@ -55,14 +55,15 @@ class MlflowSweep(Callback):
         from runner.sweep_check import check_points
 
         check_points(config)  # a point that cannot be composed stops the sweep before its parent
-        self._open = parent_run.open_sweep(config)
-        opened = self._open
-        polled = parent_run.store_progress(opened)
-        self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
-        self._printer.start()
-        atexit.register(self._close_unfinished)
-        global _open_sweep
-        _open_sweep = self
+        with signals.held():  # a Ctrl-C once the parent exists, before its close is set, left it RUNNING
+            self._open = parent_run.open_sweep(config)
+            opened = self._open
+            polled = parent_run.store_progress(opened)
+            self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
+            self._printer.start()
+            atexit.register(self._close_unfinished)
+            global _open_sweep
+            _open_sweep = self
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The sweep's end. Hydra 1.3 calls this only when the sweep returns (one that raised is
@@ -89,11 +90,13 @@ class MlflowSweep(Callback):
             return
         from runner import parent_run
 
-        sweep, self._open = self._open, None
-        atexit.unregister(self._close_unfinished)
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
-        self.errors_shown = parent_run.close(sweep, status, list_errors)
+        try:  # the sweep is this object's to close until the parent has ended (a Ctrl-C before
+            self.errors_shown = parent_run.close(self._open, status, list_errors)  # it: at exit)
+        finally:
+            self._open = None
+            atexit.unregister(self._close_unfinished)
 
 
 def _named(error: BaseException) -> str:

@@ -75,10 +75,9 @@ def record_training(
     for a param goes, whole, to the artifact params_too_long.json instead of being cut.
     """
     result = run.result
-    info = store.create_run(experiment, name, {**tags, STOP_REASON: result.stop_reason, **TABLE_TAG})
-    run_id = info.run_id
     mlflow = store.client
-    with store.ending(run_id):
+    with store.running(experiment, name, {**tags, STOP_REASON: result.stop_reason, **TABLE_TAG}) as info:
+        run_id = info.run_id
         flat = {**dict(_flatten(params)), STOP_REASON: result.stop_reason}
         texts = {k: param_text(v) for k, v in flat.items()}  # a big table is serialised once
         too_long = {k: flat[k] for k, text in texts.items() if len(text) > MAX_PARAM_VAL_LENGTH}

@@ -182,3 +182,49 @@ def test_ctrl_c_to_a_parallel_sweep_stops_it_in_one_line_and_leaves_nothing_runn
     assert parent.info.status == "KILLED"
     assert 10 <= len(runs["FINISHED"]) < 200
     assert len({r.data.tags["runner.pid"] for r in runs["FINISHED"]}) == 2
+
+
+SIGNAL_AFTER = """
+import importlib, os, runpy, signal, sys
+module, _, name = sys.argv[1].partition(":")
+*path, attr = name.split(".")
+owner = importlib.import_module(module)
+for part in path:
+    owner = getattr(owner, part)
+real = getattr(owner, attr)
+def then_ctrl_c(*args, **kwargs):
+    setattr(owner, attr, real)  # once
+    result = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return result
+setattr(owner, attr, then_ctrl_c)
+sys.argv = ["runner", *sys.argv[2:]]
+runpy.run_module("runner", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "instant, command",
+    [
+        ("runner.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
+        pytest.param("runner.parent_run:open_sweep", SWEEP, marks=pytest.mark.scale),  # no close yet
+        pytest.param("runner.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
+        pytest.param("runner.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale),  # one run
+    ],
+    ids=["sweep's start", "sweep opened", "sweep's end", "one run's start"],
+)
+def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_or_closes_ends_it_killed(
+    tmp_path, new_store, instant, command
+):
+    """The instants between two store calls where a run had no owner to end it: a Ctrl-C there
+    once left a sweep's parent RUNNING (one try in fifty of test_interrupts.py)."""
+    client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
+    proc = run_cli("-c", SIGNAL_AFTER, instant, *command, "plots=false", cwd=tmp_path, python_args=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == "Interrupted (SIGINT)", proc.stderr
+    assert "Traceback" not in proc.stderr
+    runs = sum(runs_by_status(client).values(), [])
+    (first,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]  # the parent, or the run
+    assert first.info.status == "KILLED"
+    children = [r.info.status for r in runs if r is not first]
+    assert children == (["FINISHED"] * 6 if instant.endswith("stop") else [])
