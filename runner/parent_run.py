@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig
 
-from runner import plan, sqlite_store, stale_runs, ui
+from runner import plan, signals, sqlite_store, stale_runs, ui
 from runner.axes import Axis, Layout, layout, sweep_name
 from runner.console import count
 from runner.errors import UsageError, says_disk_full
@@ -63,8 +63,10 @@ class OpenSweep:
     images: bool  # whether its jobs log their decision line epoch by epoch
 
 
-def open_sweep(config: DictConfig) -> OpenSweep:
-    """Start the sweep's parent run (or reopen the one `resume` names) and write its plan."""
+def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSweep:
+    """Start the sweep's parent run (or reopen the one `resume` names) and write its plan. The
+    parent is handed to `own` as soon as it runs, before a Ctrl-C can stop the command: a Ctrl-C
+    in between once left it RUNNING, with no one to end it."""
     shown_uri = config.mlflow.tracking_uri
     store = open_store(sqlite_store.absolute(shown_uri, Path.cwd()))
     name = config.mlflow.experiment_name
@@ -77,9 +79,10 @@ def open_sweep(config: DictConfig) -> OpenSweep:
     key = plan.sweep_key(config.hydra.runtime.cwd, config.hydra.sweep.dir)
     axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
     overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
-    done: dict[str, str] = {}
-    if config.get("resume"):
-        run_id, run_name, done = plan.reopen(store, config.resume, name, overrides, search, key)
+    images = epoch_images(config, in_sweep=True)
+    resume, done = config.get("resume"), {}
+    if resume:
+        run_id, run_name, done = plan.resumed(store, resume, name, overrides, search)
     else:
         choices = config.hydra.runtime.choices
         preset = choices.get("sweep") or "sweep"
@@ -95,13 +98,18 @@ def open_sweep(config: DictConfig) -> OpenSweep:
             SEARCH_PARAM: json.dumps(search),
         }
         tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: " ".join(overrides)}
-        run_id = _start(store, experiment, run_name, tags, params)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    sweep_dir.mkdir(parents=True, exist_ok=True)  # where its close writes its review
+    with signals.held():  # a Ctrl-C from here on comes when `own` can end the parent
+        if resume:
+            plan.reopen(store, run_id, key)
+        else:
+            run_id = _start(store, experiment, run_name, tags, params)
+        opened = OpenSweep(
+            store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time(), images
+        )
+        own(opened)
     plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
-    images = epoch_images(config, in_sweep=True)
-    return OpenSweep(
-        store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time(), images
-    )
+    return opened
 
 
 def store_progress(sweep: OpenSweep) -> Callable[[], list[str]] | None:

@@ -9,9 +9,9 @@ finds the same plan in the store instead (`look_up`): the parent run is tagged w
 folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
 command's folder), and the jobs done before are its FINISHED children, asked for job by job.
 Such a plan says so (`shared_folder` False), and the job then sends its progress line through
-the store too (runner/progress.py). `reopen` finds the sweep that `resume=` names and reopens its
-parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up plan, and
-`reopen`.
+the store too (runner/progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
+reopens its parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up
+plan, and `resumed`.
 """
 
 from __future__ import annotations
@@ -100,12 +100,11 @@ def read(sweep_dir: Path) -> Plan | None:
         return None
 
 
-def reopen(
-    store: Store, resume: str, experiment_name: str, overrides: list[str], search: bool, key: str
+def resumed(
+    store: Store, resume: str, experiment_name: str, overrides: list[str], search: bool
 ) -> tuple[str, str, dict[str, str]]:
-    """The sweep that `resume` names (latest, or a parent run id), reopened from the sweep's new
-    folder (`key`, which its jobs look it up by): its id, its name, and its FINISHED jobs by
-    fingerprint. Refused, in one line, for a search or other overrides."""
+    """The sweep that `resume` names (latest, or a parent run id): its id, its name, and its
+    FINISHED jobs by fingerprint. Refused, in one line, for a search or other overrides."""
     from runner import readback
 
     if search:
@@ -122,8 +121,13 @@ def reopen(
             f"`{' '.join(overrides)}`: give its overrides, or leave resume out for a new sweep"
         )
     done = readback.finished_jobs(store, sweep)
-    store.client.update_run(sweep.run_id, status="RUNNING")
-    store.client.set_tag(sweep.run_id, PID_TAG, str(os.getpid()))
-    store.client.set_tag(sweep.run_id, SWEEP_DIR_TAG, key)
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
     return sweep.run_id, sweep.name, done
+
+
+def reopen(store: Store, run_id: str, key: str) -> None:
+    """The resumed sweep's parent RUNNING again, owned by this process, found by its new folder
+    (`key`, which its jobs look it up by)."""
+    store.client.update_run(run_id, status="RUNNING")
+    store.client.set_tag(run_id, PID_TAG, str(os.getpid()))
+    store.client.set_tag(run_id, SWEEP_DIR_TAG, key)

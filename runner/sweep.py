@@ -55,15 +55,17 @@ class MlflowSweep(Callback):
         from runner.sweep_check import check_points
 
         check_points(config)  # a point that cannot be composed stops the sweep before its parent
-        with signals.held():  # a Ctrl-C once the parent exists, before its close is set, left it RUNNING
-            self._open = parent_run.open_sweep(config)
-            opened = self._open
-            polled = parent_run.store_progress(opened)
-            self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
-            self._printer.start()
-            atexit.register(self._close_unfinished)
-            global _open_sweep
-            _open_sweep = self
+        opened = parent_run.open_sweep(config, self._own)
+        polled = parent_run.store_progress(opened)
+        self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
+        self._printer.start()
+
+    def _own(self, opened: OpenSweep) -> None:
+        """The sweep's parent is this object's to close from now on: at its end, or at exit."""
+        self._open = opened
+        atexit.register(self._close_unfinished)
+        global _open_sweep
+        _open_sweep = self
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The sweep's end. Hydra 1.3 calls this only when the sweep returns (one that raised is
