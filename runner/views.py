@@ -116,13 +116,12 @@ def sweep_views(
     table["compareRunSections"] = [_section(SECTION_TITLE)]
     table["compareRunCharts"] = _charts(axes, layout, search, runs, lines=False)
 
-    numeric = {a.key for a in axes if a.numeric}
     lines = not search and layout.columns == X_METRIC
     if search:
         by: list[str] = []
     elif lines:
         by = [k for k in cell_keys if k != X_METRIC]
-    elif layout.columns is None or layout.columns in numeric:
+    elif layout.columns is None or layout.columns in _numeric(axes):
         by = cell_keys
     else:  # no numeric axis across (sweep=textbook): what varied beside the rows' data sets
         by = [k for k in cell_keys if k != layout.rows]
@@ -200,6 +199,11 @@ def _grouping(
     }
 
 
+def _numeric(axes: Sequence[Axis]) -> set[str]:
+    """The swept keys with numbers for values (lr, init.low): those a chart can put across."""
+    return {a.key for a in axes if a.numeric}
+
+
 def _charts(
     axes: Sequence[Axis], layout: Layout, search: bool, runs: int, lines: bool, images: bool = False
 ) -> list[dict]:
@@ -222,9 +226,8 @@ def _charts(
         )
     else:  # a scatter needs numbers across: a search's values, or a grid's one numeric axis
         swept = [a.key for a in axes if a.key != SEED] if search else [layout.columns or layout.rows]
-        numeric = {a.key for a in axes if a.numeric}
         for key in swept:
-            if key in numeric:
+            if key in _numeric(axes):
                 charts.append(
                     _card(
                         "SCATTER",
