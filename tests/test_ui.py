@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from conftest import run_cli
@@ -37,9 +38,16 @@ CHROMIUM_FLAGS = [  # no network beyond loopback here: nothing in the background
 ]
 
 
+class Ui(NamedTuple):
+    folder: Path
+    printed: str  # what the grid sweep and the single run printed, its links to this UI
+    page: Any  # Playwright's page, in Chromium
+    presets: dict[str, str]  # what sweep=textbook and sweep=optuna printed, by preset
+
+
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    """A sweep in a fresh store, the MLflow UI over it, and a browser page; yields what they need."""
+    """Sweeps in a fresh store, the MLflow UI over it, and a browser page: a Ui."""
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -81,8 +89,9 @@ def ui(tmp_path_factory):
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             local = f"127.0.0.1:{port}"
             printed = (proc.stdout + single.stdout).replace("127.0.0.1:5000", local)
-            page.presets = {k: v.replace("127.0.0.1:5000", local) for k, v in presets.items()}
-            yield folder, printed, page
+            yield Ui(
+                folder, printed, page, {k: v.replace("127.0.0.1:5000", local) for k, v in presets.items()}
+            )
             browser.close()
     finally:
         server.terminate()
@@ -149,7 +158,7 @@ def fully_in_view(page, locator) -> bool:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_sweep_link_opens_its_runs_results_and_stop_reason_in_view(ui, size):
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     open_at(page, size, printed_link(stdout, "the sweep"))
     names = children(folder, stdout)
     assert len(names) == 48
@@ -176,7 +185,7 @@ def test_the_sweep_link_opens_its_runs_results_and_stop_reason_in_view(ui, size)
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_charts_link_names_every_gates_line_of_epochs_against_lr(ui, size):
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     open_at(page, size, printed_link(stdout, "its charts"))
     page.get_by_text("The sweep's answer (mean over seed)").first.wait_for(timeout=60_000)
     for legend in ("or (epochs)", "and (epochs)", "nand (epochs)", "xor (epochs)"):
@@ -190,8 +199,8 @@ def test_the_charts_link_names_every_gates_line_of_epochs_against_lr(ui, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_textbook_charts_name_each_rule_and_activation(ui, size):
-    folder, _, page = ui
-    open_at(page, size, printed_link(page.presets["textbook"], "its charts"))
+    folder, _, page, presets = ui
+    open_at(page, size, printed_link(presets["textbook"], "its charts"))
     page.get_by_text("The sweep's answer (mean over gate)").first.wait_for(timeout=60_000)
     for rule in ("perceptron", "hebb", "adaline"):
         for activation in ("step", "band"):
@@ -204,8 +213,8 @@ def test_the_textbook_charts_name_each_rule_and_activation(ui, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_optuna_charts_plot_each_trial_against_each_searched_value(ui, size):
-    folder, _, page = ui
-    open_at(page, size, printed_link(page.presets["optuna"], "its charts"))
+    folder, _, page, presets = ui
+    open_at(page, size, printed_link(presets["optuna"], "its charts"))
     for title in ("lr vs. epochs", "init.low vs. epochs"):
         page.get_by_text(title, exact=True).first.wait_for(timeout=60_000)
     assert page.get_by_text("Group: ").count() == 0  # each trial a run of its own
@@ -215,7 +224,7 @@ def test_the_optuna_charts_plot_each_trial_against_each_searched_value(ui, size)
 def test_the_parent_run_page_shows_its_description(ui):
     """At 1800×1200 MLflow lays the run page out in two columns, the description first; in a
     narrower window it stacks the run's details above it."""
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     open_at(page, (1800, 1200), printed_link(stdout, "its parent"))
     page.get_by_text("Each cell is one gate × lr setting").first.wait_for(timeout=60_000)
     headline = page.get_by_text("48 of 48 runs finished").first  # the first lines: the answer
@@ -225,7 +234,7 @@ def test_the_parent_run_page_shows_its_description(ui):
 
 def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
     """MLflow's named saved views (3.15 and later): the sweep's two views are listed by its name."""
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     client = MlflowClient(tracking_uri=f"sqlite:///{folder / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("perceptron").experiment_id
     name = client.get_run(parent_of(stdout)).info.run_name
@@ -242,7 +251,7 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
 
 
 def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     page.goto(printed_link(stdout, "the sweep"))
     page.get_by_text(children(folder, stdout)[-1], exact=True).first.wait_for(timeout=60_000)
     headers = [h.strip() for h in page.locator("[role=columnheader]").all_inner_texts()]
@@ -258,7 +267,7 @@ def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
 def test_a_single_runs_page_steps_through_its_epochs(ui):
     """The run's images, one per epoch, in an image chart with MLflow's step slider: the start
     (step 0) and the two epochs of the README's OR run."""
-    folder, stdout, page = ui
+    folder, stdout, page, _ = ui
     page.goto(printed_link(stdout, "this run"))
     page.get_by_role("tab", name="Model metrics").first.click(timeout=60_000)
     page.get_by_text("epochs", exact=True).first.wait_for(timeout=60_000)
