@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 from conftest import run_cli
 from mlflow import MlflowClient
@@ -228,3 +229,31 @@ def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_or_closes_ends_it_killed(
     assert first.info.status == "KILLED"
     children = [r.info.status for r in runs if r is not first]
     assert children == (["FINISHED"] * 6 if instant.endswith("stop") else [])
+
+
+@pytest.mark.scale
+def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job(tmp_path, new_store):
+    """Ctrl-C after the first job, Ctrl-C as the resumed sweep reopens its parent, then the whole
+    resume: each close ends the parent KILLED, then FINISHED, and its summary is replaced, not
+    appended to (MlflowClient.log_table appends: 1 + 1 + 6 rows, and the second close failed)."""
+    client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
+    for instant, resume in (
+        ("runner.tracking:record_training", []),
+        ("runner.plan:reopen", ["resume=latest"]),
+    ):
+        proc = run_cli(
+            "-c", SIGNAL_AFTER, instant, *SWEEP, "plots=false", *resume, cwd=tmp_path, python_args=True
+        )
+        assert proc.returncode != 0
+        assert proc.stderr.strip().splitlines()[-1] == "Interrupted (SIGINT)", proc.stderr
+        (parent,) = [
+            r for r in sum(runs_by_status(client).values(), []) if MLFLOW_PARENT_RUN_ID not in r.data.tags
+        ]
+        assert parent.info.status == "KILLED"
+    done = run_cli(*SWEEP, "plots=false", "resume=latest", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    runs = runs_by_status(client)
+    assert "RUNNING" not in runs and len(runs["FINISHED"]) == 7  # the parent, reopened, and 6 jobs
+    (parent,) = [r for r in runs["FINISHED"] if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    table = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path))
+    assert sorted(pd.read_json(table, orient="split")["job"]) == list(range(6))

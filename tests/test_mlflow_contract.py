@@ -8,26 +8,28 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from mlflow import MlflowClient
 
 from runner import tracking
 from runner.store import Store
 
 
-def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store):
+@pytest.mark.parametrize("name", [tracking.TRACE_TABLE, tracking.SUMMARY_TABLE])
+def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store, name):
     uri = new_store(tmp_path / "mlflow.db")
     client, store = MlflowClient(tracking_uri=uri), Store(uri)
     experiment = client.create_experiment("contract")
     table = pd.DataFrame({"epoch": [1, 1], "X1": [-1, 1], "yin": [0.5, -0.25], "Y": [1, -1]})
     by_client = client.create_run(experiment).info.run_id
-    client.log_table(by_client, table, tracking.TRACE_TABLE)
-    by_hand = store.create_run(experiment, "by hand", tracking.TABLE_TAG)
-    tracking.write_table(table, tmp_path / tracking.TRACE_TABLE)
-    tracking.log_artifacts(store, by_hand, [tmp_path / tracking.TRACE_TABLE])
+    client.log_table(by_client, table, name)
+    by_hand = store.create_run(experiment, "by hand", tracking.table_tag(name))
+    tracking.write_table(table, tmp_path / name)
+    tracking.log_artifacts(store, by_hand, [tmp_path / name])
 
     def logged(run_id: str) -> tuple[str, object, list[str]]:
         tag = client.get_run(run_id).data.tags["mlflow.loggedArtifacts"]
-        path = client.download_artifacts(run_id, tracking.TRACE_TABLE, str(tmp_path / run_id))
+        path = client.download_artifacts(run_id, name, str(tmp_path / run_id))
         content = json.loads(Path(path).read_text())
         return tag, content, [a.path for a in client.list_artifacts(run_id)]
 
