@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from mlflow import MlflowClient
 from mlflow.entities import RunInfo
@@ -126,17 +126,12 @@ class Store:
     @contextmanager
     def running(self, experiment: str, name: str, tags: Mapping[str, str]) -> Iterator[RunInfo]:
         """A new run for the block, ended as `ending` ends it, even by a Ctrl-C that comes as it
-        is created (a held call returns the new id, then raises)."""
-        info = None
-        try:
+        is created (a held call returns the new id, then raises: here, once `ending` holds it)."""
+        with ExitStack() as stack:
             with signals.held():
                 info = self.create_run(experiment, name, tags)
+                stack.enter_context(self.ending(info.run_id))
             yield info
-        except BaseException as err:
-            if info is not None:
-                self._end_on(info.run_id, err)
-            raise
-        self.end_run(info.run_id, "FINISHED")
 
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
@@ -148,18 +143,15 @@ class Store:
         try:
             yield
         except BaseException as err:
-            self._end_on(run_id, err)
+            ended = signals.status_after(err)
+            if ended == "FAILED":
+                try:
+                    self.client.set_tag(run_id, ERROR_TAG, describe(err))
+                except Exception:  # a full disk may take the tag and still take the status
+                    pass
+            self.end_run(run_id, ended)
             raise
         self.end_run(run_id, status)
-
-    def _end_on(self, run_id: str, error: BaseException) -> None:
-        ended = signals.status_after(error)
-        if ended == "FAILED":
-            try:
-                self.client.set_tag(run_id, ERROR_TAG, describe(error))
-            except Exception:  # a full disk may take the tag and still take the status
-                pass
-        self.end_run(run_id, ended)
 
 
 def describe(error: BaseException) -> str:
