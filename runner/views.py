@@ -226,8 +226,9 @@ def _charts(
         )
     else:  # a scatter needs numbers across: a search's values, or a grid's one numeric axis
         swept = [a.key for a in axes if a.key != SEED] if search else [layout.columns or layout.rows]
+        numeric = _numeric(axes)
         for key in swept:
-            if key in _numeric(axes):
+            if key in numeric:
                 charts.append(
                     _card(
                         "SCATTER",
