@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -204,6 +205,20 @@ runpy.run_module("runner", run_name="__main__")
 """
 
 
+def ctrl_c_after(instant: str, *overrides: str, cwd: Path) -> None:
+    """The command, sent a real SIGINT as `instant` ("module:function") first returns: it ends
+    interrupted, in one line."""
+    proc = run_cli("-c", SIGNAL_AFTER, instant, *overrides, "plots=false", cwd=cwd, python_args=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == "Interrupted (SIGINT)", proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def first_runs(client: MlflowClient) -> list:
+    """The runs with no parent: a sweep's parent, or a single run."""
+    return [r for r in sum(runs_by_status(client).values(), []) if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+
+
 @pytest.mark.parametrize(
     "instant, command",
     [
@@ -220,14 +235,11 @@ def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_or_closes_ends_it_killed(
     """The instants between two store calls where a run had no owner to end it: a Ctrl-C there
     once left a sweep's parent RUNNING (one try in fifty of test_interrupts.py)."""
     client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
-    proc = run_cli("-c", SIGNAL_AFTER, instant, *command, "plots=false", cwd=tmp_path, python_args=True)
-    assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1] == "Interrupted (SIGINT)", proc.stderr
-    assert "Traceback" not in proc.stderr
-    runs = sum(runs_by_status(client).values(), [])
-    (first,) = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]  # the parent, or the run
+    ctrl_c_after(instant, *command, cwd=tmp_path)
+    (first,) = first_runs(client)  # the parent, or the run
     assert first.info.status == "KILLED"
-    children = [r.info.status for r in runs if r is not first]
+    runs = sum(runs_by_status(client).values(), [])
+    children = [r.info.status for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
     assert children == (["FINISHED"] * 6 if instant.endswith("stop") else [])
 
 
@@ -241,19 +253,13 @@ def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job
         ("runner.tracking:record_training", []),
         ("runner.plan:reopen", ["resume=latest"]),
     ):
-        proc = run_cli(
-            "-c", SIGNAL_AFTER, instant, *SWEEP, "plots=false", *resume, cwd=tmp_path, python_args=True
-        )
-        assert proc.returncode != 0
-        assert proc.stderr.strip().splitlines()[-1] == "Interrupted (SIGINT)", proc.stderr
-        (parent,) = [
-            r for r in sum(runs_by_status(client).values(), []) if MLFLOW_PARENT_RUN_ID not in r.data.tags
-        ]
+        ctrl_c_after(instant, *SWEEP, *resume, cwd=tmp_path)
+        (parent,) = first_runs(client)
         assert parent.info.status == "KILLED"
     done = run_cli(*SWEEP, "plots=false", "resume=latest", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     runs = runs_by_status(client)
     assert "RUNNING" not in runs and len(runs["FINISHED"]) == 7  # the parent, reopened, and 6 jobs
-    (parent,) = [r for r in runs["FINISHED"] if MLFLOW_PARENT_RUN_ID not in r.data.tags]
+    (parent,) = first_runs(client)
     table = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path))
     assert sorted(pd.read_json(table, orient="split")["job"]) == list(range(6))
