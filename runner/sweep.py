@@ -94,8 +94,9 @@ class MlflowSweep(Callback):
 
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
-        try:  # the sweep is this object's to close until the parent has ended (a Ctrl-C before
-            self.errors_shown = parent_run.close(self._open, status, list_errors)  # it: at exit)
+        # the parent stays this object's to close until it has ended (after a Ctrl-C here: at exit)
+        try:
+            self.errors_shown = parent_run.close(self._open, status, list_errors)
         finally:
             self._open = None
             atexit.unregister(self._close_unfinished)
