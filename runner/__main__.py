@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+from datetime import datetime
 
-from runner import signals, versions
+from runner import output_folder, signals, versions
 
 if __name__ == "__main__":
     signals.install()  # first: a Ctrl-C while the libraries load says "Interrupted" too
@@ -34,6 +36,8 @@ def cli() -> None:
     """
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv[1:], folder = output_folder.claim(sys.argv[1:], datetime.now())
+    atexit.register(output_folder.release, folder)  # after a sweep closed at exit wrote its review
     try:
         main()
         signals.raise_if_received()  # swallowed somewhere: the command still ends interrupted

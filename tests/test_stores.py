@@ -18,6 +18,8 @@ import pytest
 from conftest import run_cli
 from mlflow import MlflowClient
 
+from runner import api
+
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
 
@@ -202,3 +204,31 @@ def test_a_sweep_resumes_on_parallel_launchers(tmp_path, launcher):
     assert "or lr=1 seed=0: Converged" in resumed.stdout
     children = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
     assert sorted(r.data.params["lr"] for r in children) == ["0.5", "1.0", "2.0"]
+
+
+def test_five_commands_started_together_each_write_in_a_folder_of_their_own(tmp_path, new_store):
+    """Two commands started in the same second once shared Hydra's folder (named by the second):
+    a sweep's jobs logged under the other sweep's parent, with the other's trace."""
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    gates = ["or", "and", "nand", "nor", "xnor"]
+    commands = [start(tmp_path, "-m", f"gate={gate}", "lr=0.5,1", "seed=0,1") for gate in gates[:3]]
+    commands += [start(tmp_path, f"gate={gate}") for gate in gates[3:]]
+    for command in commands:
+        _, err = command.communicate(timeout=300)
+        assert command.returncode == 0, err[-2000:]
+    assert len(list(tmp_path.glob("outputs/multirun/*/*/sweep_plan.json"))) == 3
+    assert len(list(tmp_path.glob("outputs/runs/*/*/trace.csv"))) == 2
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("perceptron").experiment_id])
+    trained = [r for r in runs if "gate" in r.data.params]
+    assert sorted(r.data.params["gate"] for r in trained) == sorted(gates[:3] * 4 + gates[3:])
+    parents = {r.info.run_id: r for r in runs if "gate" not in r.data.params}
+    for run in trained:
+        assert run.info.status == "FINISHED"
+        parent = run.data.tags.get("mlflow.parentRunId")
+        if parent is not None:  # under its own sweep's parent, the one that swept its gate
+            assert f"gate={run.data.params['gate']} " in parents[parent].data.tags["sweep.overrides"]
+        folder = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path / run.info.run_id)))
+        p = run.data.params
+        own = api.train(f"gate={p['gate']}", f"lr={p['lr']}", f"seed={p['seed']}").trace
+        assert (folder / "trace.csv").read_text() == own.to_csv(index=False)  # its own, no other's

@@ -1,0 +1,53 @@
+"""A command's own output folder, so that two commands started in the same second never share one.
+
+Hydra names a command's folder by the second it started (`outputs/runs/<date>/<time>`): two commands
+started together in one folder would write their files, a sweep its plan and progress lines, into
+the same place. The command claims its folder first, with an atomic `mkdir` (`<time>`, else
+`<time>_2`, `<time>_3`, …), and hands it to Hydra as a plain override, which every job and every
+launcher's worker then reads as it is, on this machine or another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+# Hydra's flags that print and exit, and run nothing: no folder is claimed for them
+_NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info", "-sc"}
+_NO_RUN_PREFIXES = ("--shell-completion", "--info=", "--cfg=")
+
+
+def claim(args: list[str], now: datetime) -> tuple[list[str], Path | None]:
+    """`args` with the folder override added, and the folder claimed; `args` as they are, and None,
+    where the command sets its own folder or runs nothing."""
+    multirun = "-m" in args or "--multirun" in args
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    if any(a in _NO_RUN_FLAGS or a.startswith(_NO_RUN_PREFIXES) for a in args) or any(
+        a.lstrip("+").startswith(f"{key}=") for a in args
+    ):
+        return args, None
+    day = Path("outputs", "multirun" if multirun else "runs", now.strftime("%Y-%m-%d"))
+    stem = now.strftime("%H-%M-%S")
+    folder, n = day / stem, 1
+    while True:
+        try:
+            day.mkdir(parents=True, exist_ok=True)
+            folder.mkdir()
+            return [*args, f"{key}={folder.as_posix()}"], folder
+        except FileExistsError:
+            n += 1
+            folder = day / f"{stem}_{n}"
+        except FileNotFoundError:  # another command released the day's folder meanwhile
+            pass
+
+
+def release(folder: Path | None) -> None:
+    """Remove the claimed folder if the command wrote nothing in it (it stopped before it ran),
+    and the folders above it that it leaves empty, up to outputs/."""
+    if folder is None:
+        return
+    for empty in (folder, folder.parent, folder.parent.parent):
+        try:
+            empty.rmdir()
+        except OSError:  # not empty: the command's files, or another command's, are there
+            return
