@@ -174,9 +174,9 @@ def core_versus_sklearn() -> tuple[float, float, int]:
 
 
 def progress_line_s(lines_before: int, folder: Path) -> float:
-    """A job's progress line added (runner/progress.py) to a file that holds `lines_before`: the
+    """A job's progress line added (runner/tracking/progress.py) to a file that holds `lines_before`: the
     median of 200."""
-    from runner import progress
+    from runner.tracking import progress
 
     folder.mkdir()
     outcome = "or lr=1 seed=0: Converged after 3 epochs with 3 updates: final W = (1, 1), b = 1"

@@ -7,7 +7,8 @@ import os
 import sys
 from datetime import datetime
 
-from runner import output_folder, signals, versions
+from runner import versions
+from runner.tracking import output_folder, signals
 
 if __name__ == "__main__":
     signals.install()  # first: a Ctrl-C while the libraries load says "Interrupted" too
@@ -17,9 +18,9 @@ try:
 
     from hydra_plugins.perceptron_runner import register
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
-    from runner.errors import OutOfSpace, UsageError
     from runner.job import task
     from runner.sweep import close_open_sweep
+    from runner.tracking.errors import OutOfSpace, UsageError
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None
 

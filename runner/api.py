@@ -13,7 +13,7 @@ and a sweep's runs read back.
     api.train("gate=or", "lr=1", log=True).run_id   # logged as the command line logs it
     api.sweep_runs()           # the latest sweep's runs, one row each
 
-Bad input raises what the command line prints, as one line: a runner.errors.UsageError
+Bad input raises what the command line prints, as one line: a runner.tracking.errors.UsageError
 (runner.config.ConfigError for a value out of range), with no traceback from inside Hydra.
 """
 
@@ -30,8 +30,8 @@ from PIL.Image import Image
 
 from runner import console, run
 from runner.config import CONF_DIR, composition_message
-from runner.errors import UsageError
 from runner.perceptron import TrainResult
+from runner.tracking.errors import UsageError
 from runner.versions import version_base
 
 
@@ -127,16 +127,17 @@ def train(*overrides: str, log: bool = False) -> Training:
 
 
 def _log(training: Training, overrides: tuple[str, ...]) -> str:
-    from runner import tracking
-    from runner.sqlite_store import absolute
-    from runner.store import open_store
+    from runner import record
+    from runner.tracking import writer
+    from runner.tracking.sqlite_store import absolute
+    from runner.tracking.store import open_store
 
     cfg, trained = training.config, training.trained
     store = open_store(absolute(cfg.mlflow.tracking_uri, Path.cwd()))
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        artifacts = tracking.write_tables(trained, folder)
+        artifacts = record.write_tables(trained, folder)
         saved = folder / ".hydra"  # as a Hydra job keeps its config, and the run logs it
         saved.mkdir()
         (saved / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
@@ -146,11 +147,10 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
             artifacts.append(pictures)
-        gate = tracking.gate_dataset(trained, cfg.gate.name, training.gate_source)
+        gate = record.gate_dataset(trained, cfg.gate.name, training.gate_source)
         params = run.params(cfg, trained)
-        return tracking.record_training(
-            store, experiment, training.name, {}, params, trained, artifacts, gate, images
-        )
+        made = record.training_record(training.name, {}, params, trained, artifacts, gate, images)
+        return writer.write(store, experiment, made)
 
 
 def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
@@ -158,8 +158,8 @@ def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
     app's store and experiment (as `overrides` set them, e.g. "mlflow.tracking_uri=..."), or
     the sweep whose parent run id is `parent`."""
     from runner import readback
-    from runner.sqlite_store import absolute
-    from runner.store import open_store
+    from runner.tracking.sqlite_store import absolute
+    from runner.tracking.store import open_store
 
     where = compose(*overrides).mlflow
     store = open_store(absolute(where.tracking_uri, Path.cwd()))

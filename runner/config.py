@@ -24,9 +24,8 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from runner import gates
-from runner.errors import UsageError
-from runner.perceptron import ACTIVATIONS, ORDERS, RULES
+from runner.perceptron import ACTIVATIONS, ORDERS, RULES, gates
+from runner.tracking.errors import UsageError
 from runner.versions import version_base
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.

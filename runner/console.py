@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the types only: the console needs neither numpy nor scipy to format text
     from runner.perceptron import TrainResult
-    from runner.separability import Separability
+    from runner.perceptron.separability import Separability
 
 
 def number(value: object) -> str:

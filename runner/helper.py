@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from runner import signals
+from hydra_plugins.perceptron_runner.workers import die_with
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ class ForkedHelper:
         self.pool = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=signals.die_with,
+            initializer=die_with,
             initargs=(os.getpid(),),
         )
 

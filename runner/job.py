@@ -1,6 +1,6 @@
 """One Hydra job: a composed config becomes a TrainedRun, printed and logged to MLflow.
 
-    config ──► run.train ──► console (the trace, the outcome) ──► tracking.record_training
+    config ──► run.train ──► console (the trace, the outcome) ──► record ──► tracking.writer
 
 In a sweep a job adds one progress line instead of printing its trace (its log file keeps
 everything), logs its run under the sweep's parent, as the sweep's plan says (runner/plan.py:
@@ -20,9 +20,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from runner import console, helper, plan, progress, run, signals
-from runner.errors import OutOfSpace, UsageError, first_line, out_of_space
-from runner.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
+from runner import console, helper, plan, run
+from runner.tracking import progress, signals
+from runner.tracking.errors import OutOfSpace, UsageError, first_line, out_of_space
+from runner.tracking.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -158,22 +159,24 @@ def _record(
         args = (out_dir / "plots", t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
         drawn = helping.submit(_draw, *args, activation.theta or 0.0, stepped)
 
-    from runner import tracking, ui  # mlflow is imported once the config is known to be good
+    from runner import record  # mlflow is imported once the config is known to be good
+    from runner.tracking import ui, writer
 
     store, experiment, tags = _destination(cfg, place, fingerprint)
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
-    artifacts = tracking.write_tables(trained, out_dir)
+    artifacts = record.write_tables(trained, out_dir)
     if place.saved_config is not None:
         artifacts.append(place.saved_config)
     pictures, images = drawn.result() if drawn is not None else (None, [])
     if pictures is not None:
         artifacts.append(pictures)
     name = run.name(cfg, place.task)
-    gate = tracking.gate_dataset(trained, cfg.gate.name, place.gate_source)
+    gate = record.gate_dataset(trained, cfg.gate.name, place.gate_source)
     params = run.params(cfg, trained)
     line = f"{name}: {console.outcome(trained.result)}"
     tags = {**tags, **_line_in_store(place, line)}
-    run_id = tracking.record_training(store, experiment, name, tags, params, trained, artifacts, gate, images)
+    made = record.training_record(name, tags, params, trained, artifacts, gate, images)
+    run_id = writer.write(store, experiment, made)
     if place.in_sweep:
         _progress(place, line)
     else:
@@ -191,7 +194,7 @@ def _draw(*args) -> tuple[Path, list]:
 def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, fingerprint: str | None) -> None:
     """In a sweep, a job that failed before its run was logged still gets a FAILED run, under
     the sweep's parent, that says why; so the sweep's summary shows every job."""
-    from runner import tracking
+    from runner.tracking import writer
 
     try:
         name = run.name(cfg, place.task)
@@ -202,9 +205,7 @@ def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, finger
         store, experiment, tags = _destination(cfg, place, fingerprint)
         given = dict(o.lstrip("+~").split("=", 1) for o in place.task if "=" in o)
         params = {k: v for k, v in given.items() if k.split(".")[0] not in NOT_PARAMS}
-        tracking.record_failure(
-            store, experiment, name, {**tags, **_line_in_store(place, line)}, error, params
-        )
+        writer.record_failure(store, experiment, name, {**tags, **_line_in_store(place, line)}, error, params)
     except Exception as unlogged:  # the job's own error is the one to report
         first = first_line(unlogged)
         _progress(place, f"{line}; NOT LOGGED ({first})", unlogged=True)
@@ -214,8 +215,8 @@ def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, finger
 
 def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
     """The store (a relative sqlite path made absolute), the experiment and the sweep's tags."""
-    from runner.sqlite_store import absolute
-    from runner.store import open_store
+    from runner.tracking.sqlite_store import absolute
+    from runner.tracking.store import open_store
 
     store = open_store(absolute(cfg.mlflow.tracking_uri, place.cwd))
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
@@ -233,7 +234,7 @@ def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
 def _plan_from_store(cfg: DictConfig, place: JobContext) -> plan.Plan | None:
     """The plan of a job that does not see the sweep's folder: from its parent run in the
     store. A job that finds neither says so, and logs its run with no parent."""
-    from runner.sqlite_store import absolute
+    from runner.tracking.sqlite_store import absolute
 
     uri = absolute(cfg.mlflow.tracking_uri, place.cwd)
     key = plan.sweep_key(str(place.cwd), str(place.sweep_dir))
@@ -257,14 +258,14 @@ def _line_in_store(place: JobContext, line: str) -> dict[str, str]:
 def _progress_of_kept(place: JobContext, line: str, run_id: str) -> None:
     """A resumed job's line; one that does not see the sweep's folder tags its kept run with it."""
     for tag, value in _line_in_store(place, line).items():
-        from runner.store import open_store
+        from runner.tracking.store import open_store
 
         open_store(place.plan.tracking_uri).client.set_tag(run_id, tag, value)
     _progress(place, line)
 
 
 def _progress(place: JobContext, outcome: str, unlogged: bool = False) -> None:
-    """The job's line in the sweep's progress, which the sweep prints (runner/progress.py); the
+    """The job's line in the sweep's progress, which the sweep prints (runner/tracking/progress.py); the
     job's log file keeps it. A job whose plan came from the store sent it with its run; one
     with no plan, or whose run did not reach the store, prints it."""
     shared = place.plan is not None and place.plan.shared_folder

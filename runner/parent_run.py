@@ -4,7 +4,7 @@
 that `resume=` names), and writes the plan its jobs read (runner/plan.py). `close` reads the
 children back (runner/readback.py), reviews them (runner/review.py: tables and pictures pivoted
 on the axes), gives the parent its metrics and description, saves the sweep's ready views for
-the MLflow UI (runner/views.py), ends it and says where to look (runner/ui.py).
+the MLflow UI (runner/views.py), ends it and says where to look (runner/tracking/ui.py).
 """
 
 from __future__ import annotations
@@ -21,27 +21,32 @@ from typing import Any
 import pandas as pd
 from omegaconf import DictConfig
 
-from runner import plan, signals, sqlite_store, stale_runs, ui
+from runner import plan
 from runner.axes import Axis, Layout, layout, sweep_name
 from runner.console import count
-from runner.errors import UsageError, says_disk_full
-from runner.names import (
+from runner.review import Review, review
+from runner.run import epoch_images
+from runner.sweep_axes import is_search, planned_jobs, sweep_axes
+from runner.tracking import signals, sqlite_store, stale_runs, ui
+from runner.tracking.errors import UsageError, says_disk_full
+from runner.tracking.names import (
     AXES_PARAM,
     AXIS_PARAM,
     BEST_TAG,
+    FAILED,
+    FINISHED,
     JOBS_PARAM,
+    KILLED,
     LAUNCHER_PARAM,
     MISSING_METRIC,
     NOTE_TAG,
     OVERRIDES_TAG,
+    RUNNING,
     SEARCH_PARAM,
     SWEEP_DIR_TAG,
     SWEEPER_PARAM,
 )
-from runner.review import Review, review
-from runner.run import epoch_images
-from runner.store import Store, open_store
-from runner.sweep_axes import is_search, planned_jobs, sweep_axes
+from runner.tracking.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +125,7 @@ def store_progress(sweep: OpenSweep) -> Callable[[], list[str]] | None:
         return None
     from runner import readback
 
-    found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, "RUNNING", (), sweep.search, None)
+    found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, RUNNING, (), sweep.search, None)
     seen = set(readback.progress_lines(sweep.store, found))  # a resumed sweep's lines of before
 
     def new() -> list[str]:
@@ -132,23 +137,24 @@ def store_progress(sweep: OpenSweep) -> Callable[[], list[str]] | None:
 
 
 def _start(store: Store, experiment: str, name: str, tags: dict[str, str], params: dict[str, str]) -> str:
-    from runner import tracking
+    from runner.tracking import writer
 
-    return tracking.start_sweep(store, experiment, name, tags, params)
+    return writer.start_sweep(store, experiment, name, tags, params)
 
 
 def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     """Review the children logged so far, give the parent its results, end it with `status`, and
     print where to look, then (with `list_errors`) the failed jobs' errors; returns those errors."""
-    from runner import readback, tracking
+    from runner import readback
+    from runner.tracking import writer
 
     store, shape = sweep.store, layout(sweep.axes)
     try:
         with store.ending(sweep.run_id, status):  # from its first step: a Ctrl-C anywhere ends it KILLED
             sqlite_store.free_reserve(store.uri)  # room to end the runs, should the jobs have filled the disk
-            if status != "FINISHED":
+            if status != FINISHED:
                 try:
-                    stale_runs.end_left_running(store, sweep.experiment, sweep.run_id, status)
+                    stale_runs.end_left_running(store.client, sweep.experiment, sweep.run_id, status)
                 except Exception:  # the store may be what failed: its parent is still ended
                     pass
             found = readback.Sweep(
@@ -159,9 +165,9 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
             reviewed = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
             reviewed.metrics[MISSING_METRIC] = float(missing)
             tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
-            tracking.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
+            writer.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
             cut = _save_views(sweep, shape, summary)
-            ended = "FAILED" if missing and status == "FINISHED" else status
+            ended = FAILED if missing and status == FINISHED else status
             log.info(_console(sweep, ended, summary, reviewed, cut, missing))
             shown = _print_errors(summary) if list_errors else []
             if ended != status:
@@ -180,9 +186,10 @@ class MissingRuns(Exception):
 def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
     """Save the sweep's views for the MLflow UI, and a pair per part when the UI cannot load
     the sweep whole; returns the axis it was cut on, and the axis's values."""
-    from runner import tracking, views
+    from runner import views
+    from runner.tracking import writer
 
-    finished = summary[summary["status"] == "FINISHED"]
+    finished = summary[summary["status"] == FINISHED]
     counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
     cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
     args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
@@ -191,7 +198,7 @@ def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple
     for number, value in enumerate(cut[1] if cut else []):
         part = views.sweep_views(*args, part=(number, cut[0], value), images=sweep.images)
         named.update(views.named(part, f"{sweep.name}, {cut[0]}={value}"))
-    tracking.save_views(sweep.store, sweep.experiment, named)
+    writer.save_experiment_tags(sweep.store, sweep.experiment, views.tags(named))
     return cut
 
 
@@ -222,7 +229,7 @@ def _console(
         ]
 
     ended = summary["status"].value_counts()
-    others = "".join(f", {ended[s]} {s.lower()}" for s in ("FAILED", "KILLED") if ended.get(s))
+    others = "".join(f", {ended[s]} {s.lower()}" for s in (FAILED, KILLED) if ended.get(s))
     gap = f"; {missing} missing (no run in the store: resume=latest runs them)" if missing else ""
     lines = [
         f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{others}{gap}; "
@@ -246,7 +253,7 @@ def _console(
 def _print_errors(summary: pd.DataFrame) -> list[str]:
     """The jobs that failed, each with its error, on stderr after the rest of the sweep's end;
     returns the lines printed."""
-    failed = summary[summary["status"] == "FAILED"]
+    failed = summary[summary["status"] == FAILED]
     firsts = [(str(e).strip().splitlines() or [""])[0] for e in failed["error"].fillna("")]
     if failed.empty or any(map(says_disk_full, firsts)):  # a full disk: its one line says it all
         return []

@@ -15,6 +15,7 @@ import pandas as pd
 
 from runner.axes import Layout
 from runner.console import number
+from runner.tracking.names import FINISHED
 
 EPOCHS = "epochs"
 CONVERGED = "share converged"
@@ -47,7 +48,7 @@ def mean_epochs(summary: pd.DataFrame, layout: Layout) -> pd.DataFrame:
 
 
 def finished(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary[summary["status"] == "FINISHED"].astype({"epochs": float, "converged": float})
+    return summary[summary["status"] == FINISHED].astype({"epochs": float, "converged": float})
 
 
 def _pivot(done: pd.DataFrame, layout: Layout, aggfunc: str, values: str = "epochs") -> pd.DataFrame:

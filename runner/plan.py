@@ -9,7 +9,7 @@ finds the same plan in the store instead (`look_up`): the parent run is tagged w
 folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
 command's folder), and the jobs done before are its FINISHED children, asked for job by job.
 Such a plan says so (`shared_folder` False), and the job then sends its progress line through
-the store too (runner/progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
+the store too (runner/tracking/progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
 reopens its parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up
 plan, and `resumed`.
 """
@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner.errors import UsageError
-from runner.names import FINGERPRINT_TAG, OVERRIDES_TAG, PARENT_TAG, PID_TAG, SWEEP_DIR_TAG
+from runner.tracking.errors import UsageError
+from runner.tracking.names import FINGERPRINT_TAG, OVERRIDES_TAG, PARENT_TAG, PID_TAG, RUNNING, SWEEP_DIR_TAG
 
 if TYPE_CHECKING:
-    from runner.store import Store
+    from runner.tracking.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Plan:
         """The id of a FINISHED run of this job in the sweep being resumed, if there is one."""
         if self.shared_folder:
             return self.done.get(fingerprint)
-        from runner.store import open_store
+        from runner.tracking.store import open_store
 
         store = open_store(self.tracking_uri)
         found = store.client.search_runs(
@@ -76,7 +76,7 @@ def sweep_key(cwd: str, sweep_dir: str) -> str:
 def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     """The plan of the sweep whose folder is `key`, from its parent run in the store; None when
     the store has no such sweep."""
-    from runner.store import open_store
+    from runner.tracking.store import open_store
 
     if "'" in key:  # not in a search filter: MLflow's filter strings cannot quote it
         return None
@@ -128,6 +128,6 @@ def resumed(
 def reopen(store: Store, run_id: str, key: str) -> None:
     """The resumed sweep's parent RUNNING again, owned by this process, found by its new folder
     (`key`, which its jobs look it up by)."""
-    store.client.update_run(run_id, status="RUNNING")
+    store.client.update_run(run_id, status=RUNNING)
     store.client.set_tag(run_id, PID_TAG, str(os.getpid()))
     store.client.set_tag(run_id, SWEEP_DIR_TAG, key)

@@ -13,23 +13,23 @@ from mlflow.entities import Run as MlflowRun
 from mlflow.exceptions import MlflowException
 
 from runner.axes import SEED, Axis
-from runner.errors import TrackingError
-from runner.names import (
+from runner.names import RESULT_METRICS, STOP_REASON
+from runner.tracking.errors import TrackingError
+from runner.tracking.names import (
     AXES_PARAM,
     AXIS_PARAM,
     ERROR_TAG,
     FINGERPRINT_TAG,
+    FINISHED,
     JOB_NUM_TAG,
     JOBS_PARAM,
     PARENT_TAG,
     PROGRESS_TAG,
-    RESULT_METRICS,
     SEARCH_PARAM,
-    STOP_REASON,
     SWEEP_DIR_TAG,
 )
-from runner.param_text import parse
-from runner.store import Store
+from runner.tracking.param_text import parse
+from runner.tracking.store import Store
 
 FIXED_AXES = ("gate", "lr", "seed")  # in every summary, swept or not
 
@@ -135,7 +135,7 @@ def finished_jobs(store: Store, sweep: Sweep) -> dict[str, str]:
     return {
         run.data.tags[FINGERPRINT_TAG]: run.info.run_id
         for run in _children(store, sweep.experiment, sweep.run_id)
-        if run.info.status == "FINISHED" and FINGERPRINT_TAG in run.data.tags
+        if run.info.status == FINISHED and FINGERPRINT_TAG in run.data.tags
     }
 
 
@@ -159,8 +159,8 @@ def _latest_per_job(runs: Iterable[MlflowRun]) -> list[MlflowRun]:
             others.append(run)
             continue
         best = kept.get(job)
-        rank = (run.info.status == "FINISHED", run.info.start_time or 0)
-        if best is None or rank > (best.info.status == "FINISHED", best.info.start_time or 0):
+        rank = (run.info.status == FINISHED, run.info.start_time or 0)
+        if best is None or rank > (best.info.status == FINISHED, best.info.start_time or 0):
             kept[job] = run
     return [*kept.values(), *others]
 

@@ -18,14 +18,16 @@ from pathlib import Path
 
 from runner import pivots
 from runner.axes import SEED, layout
-from runner.errors import UsageError
+from runner.tracking.errors import UsageError
+from runner.tracking.names import FINISHED
 
 
 def main(argv: list[str] | None = None) -> None:
-    from runner import readback, stale_runs
+    from runner import readback
     from runner.config import compose_defaults
-    from runner.sqlite_store import absolute, sqlite_path
-    from runner.store import open_store
+    from runner.tracking import stale_runs
+    from runner.tracking.sqlite_store import absolute, sqlite_path
+    from runner.tracking.store import open_store
 
     defaults = compose_defaults().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError(f"No MLflow store at {database} ({args.tracking_uri}): nothing to report")
         store = open_store(uri)
         experiment = store.find_experiment(args.experiment)
-        closed = stale_runs.close_stale(store, experiment) if experiment is not None else []
+        closed = stale_runs.close_stale(store.client, experiment) if experiment is not None else []
         if closed:  # so that a killed sweep reads as what it is
             print(stale_runs.message(closed), file=sys.stderr)
         sweep = readback.find_sweep(store, args.experiment, args.parent)
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as err:
         raise SystemExit(str(err)) from None
 
-    finished = int((summary["status"] == "FINISHED").sum())
+    finished = int((summary["status"] == FINISHED).sum())
     state = f"{len(summary)} runs, {finished} finished"
     if sweep.planned and finished < sweep.planned:
         state += f"; incomplete: {finished} of {sweep.planned} planned jobs finished"

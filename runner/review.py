@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from runner import pivots, signals
+from runner import pivots
 from runner.axes import SEED, Axis, Layout
 from runner.console import count, number
+from runner.tracking import signals
 
 MAX_HEATMAP_CELLS = 24  # rows or columns of a panel; more would not read
 MAX_HEATMAP_PANELS = 12

@@ -23,8 +23,8 @@ from runner import perceptron
 from runner.config import CONF_DIR, ConfigError, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
-from runner.names import NOT_PARAMS
-from runner.separability import Separability, analyse
+from runner.perceptron.separability import Separability, analyse
+from runner.tracking.names import NOT_PARAMS
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `MlflowSweep` is a Hydra callback registered in conf/config.yaml. On multirun start it opens the
 sweep's parent run and writes the plan its jobs read (runner/parent_run.py, runner/plan.py), and
-starts printing the jobs' progress lines (runner/progress.py). On multirun end it closes the
+starts printing the jobs' progress lines (runner/tracking/progress.py). On multirun end it closes the
 parent: the review, the UI's views, the links. A sweep that dies before its end (a job raised,
 Ctrl-C) still gets all of that when the process exits, its parent ending FAILED or KILLED.
 """
@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from runner import signals
-from runner.errors import OutOfSpace, first_line, out_of_space
+from runner.tracking import signals
+from runner.tracking.errors import OutOfSpace, first_line, out_of_space
+from runner.tracking.names import FINISHED
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
     from runner.parent_run import OpenSweep
-    from runner.progress import Printer
+    from runner.tracking.progress import Printer
 
 _open_sweep: MlflowSweep | None = None  # the sweep of this process, once it started
 
@@ -51,8 +52,9 @@ class MlflowSweep(Callback):
         self.__init__()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner import parent_run, progress
+        from runner import parent_run
         from runner.sweep_check import check_points
+        from runner.tracking import progress
 
         check_points(config)  # a point that cannot be composed stops the sweep before its parent
         opened = parent_run.open_sweep(config, self._own)
@@ -73,7 +75,7 @@ class MlflowSweep(Callback):
         its way out."""
         error = sys.exc_info()[1]
         if error is None:
-            self._close("FINISHED")
+            self._close(FINISHED)
         else:
             self._close_unfinished(error)
 

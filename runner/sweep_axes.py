@@ -12,8 +12,8 @@ from omegaconf import DictConfig
 
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.axes import Axis
-from runner.names import NOT_PARAMS
-from runner.param_text import parse
+from runner.tracking.names import NOT_PARAMS
+from runner.tracking.param_text import parse
 
 GRID_SWEEPERS = ("basic", "cached")  # Hydra's and this project's: every job of the lists' product
 MAX_LISTING = 1000  # characters of a sweep param's values; a longer list is given as its override

@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from hydra_plugins.perceptron_runner.compose import sweep_cache
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.config import unknown_key_in
-from runner.errors import first_line
+from runner.tracking.errors import first_line
 
 
 def check_points(config: DictConfig) -> None:

@@ -31,12 +31,14 @@ gets one for the epoch images.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from runner.axes import SEED, Axis, Layout
-from runner.names import EPOCH_IMAGES_KEY, PARENT_TAG, RESULT_METRICS, RUN_NAME_TAG, STOP_REASON
-from runner.param_text import param_text
+from runner.names import EPOCH_IMAGES_KEY, RESULT_METRICS, STOP_REASON
+from runner.tracking.names import PARENT_TAG, RUN_NAME_TAG
+from runner.tracking.param_text import param_text
 
 TAG_PREFIX = "mlflow.sharedViewState."
 SECTION = "answer"
@@ -51,7 +53,7 @@ UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "L
 
 
 def keys(name: str) -> tuple[str, str]:
-    """The share keys of a sweep's (or a part's) table and charts views (runner/ui.py links them)."""
+    """The share keys of a sweep's (or a part's) table and charts views (runner/tracking/ui.py links them)."""
     return name, f"{name}-charts"
 
 
@@ -279,3 +281,9 @@ def tag_value(name: str, state: dict[str, Any], created_ms: int) -> str:
         "state": json.dumps(state, separators=(",", ":")),
     }
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
+def tags(named: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """The views as the experiment tags that the UI opens by their share keys."""
+    created = int(time.time() * 1000)
+    return {TAG_PREFIX + key: tag_value(name, state, created) for key, (name, state) in named.items()}

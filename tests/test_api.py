@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from test_readme import example
 
 from runner import api
-from runner.errors import UsageError
+from runner.tracking.errors import UsageError
 
 
 def test_a_run_from_python_prints_the_readmes_trace():

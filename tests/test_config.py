@@ -293,7 +293,7 @@ def test_every_error_a_job_raises_survives_pickling():
     import pickle
 
     from runner.config import UnknownKeyError
-    from runner.errors import OutOfSpace, TrackingError, UsageError
+    from runner.tracking.errors import OutOfSpace, TrackingError, UsageError
 
     for error in (
         OutOfSpace("Out of space while logging or lr=1 seed=3: database or disk is full; ..."),

@@ -222,10 +222,12 @@ def first_runs(client: MlflowClient) -> list:
 @pytest.mark.parametrize(
     "instant, command",
     [
-        ("runner.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
+        ("runner.tracking.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
         pytest.param("runner.parent_run:open_sweep", SWEEP, marks=pytest.mark.scale),  # no close yet
-        pytest.param("runner.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
-        pytest.param("runner.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale),  # one run
+        pytest.param("runner.tracking.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
+        pytest.param(
+            "runner.tracking.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale
+        ),  # one run
     ],
     ids=["sweep's start", "sweep opened", "sweep's end", "one run's start"],
 )

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from runner import tracking
-from runner.store import Store
+from runner import record
+from runner.tracking import writer
+from runner.tracking.store import Store
 
 
-@pytest.mark.parametrize("name", [tracking.TRACE_TABLE, tracking.SUMMARY_TABLE])
+@pytest.mark.parametrize("name", [record.TRACE_TABLE, writer.SUMMARY_TABLE])
 def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store, name):
     uri = new_store(tmp_path / "mlflow.db")
     client, store = MlflowClient(tracking_uri=uri), Store(uri)
@@ -23,9 +24,9 @@ def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store, name
     table = pd.DataFrame({"epoch": [1, 1], "X1": [-1, 1], "yin": [0.5, -0.25], "Y": [1, -1]})
     by_client = client.create_run(experiment).info.run_id
     client.log_table(by_client, table, name)
-    by_hand = store.create_run(experiment, "by hand", tracking.table_tag(name))
-    tracking.write_table(table, tmp_path / name)
-    tracking.log_artifacts(store, by_hand, [tmp_path / name])
+    by_hand = store.create_run(experiment, "by hand", writer.table_tag(name))
+    writer.write_table(table, tmp_path / name)
+    writer.log_artifacts(store, by_hand, [tmp_path / name])
 
     def logged(run_id: str) -> tuple[str, object, list[str]]:
         tag = client.get_run(run_id).data.tags["mlflow.loggedArtifacts"]
@@ -39,12 +40,12 @@ def test_a_table_logged_by_hand_is_what_log_table_logs(tmp_path, new_store, name
 def test_jobs_that_log_the_same_new_table_at_once_all_log_it(tmp_path, new_store):
     """MLflow's store looks a dataset up, then inserts it: two jobs logging the same new table at
     once race, and the loser's insert fails on the store's unique key (seen in a 400-job
-    parallel sweep). tracking.log_gate tries again, and finds it."""
+    parallel sweep). writer.log_dataset tries again, and finds it."""
     import threading
 
     from mlflow.entities import Dataset
 
-    from runner.store import Store
+    from runner.tracking.store import Store
 
     uri = new_store(tmp_path / "mlflow.db")
     store = Store(uri)
@@ -58,7 +59,7 @@ def test_jobs_that_log_the_same_new_table_at_once_all_log_it(tmp_path, new_store
         def log(run_id: str, gate=gate, start=start) -> None:
             start.wait()
             try:
-                tracking.log_gate(store, run_id, gate)
+                writer.log_dataset(store, run_id, gate)
             except Exception as err:  # noqa: BLE001 - what the test counts
                 failures.append(err)
 
@@ -70,3 +71,20 @@ def test_jobs_that_log_the_same_new_table_at_once_all_log_it(tmp_path, new_store
         for run_id in runs:
             assert [d.dataset.name for d in store.client.get_run(run_id).inputs.dataset_inputs] == [gate.name]
     assert failures == []
+
+
+def test_the_names_spelled_by_hand_are_mlflows():
+    """MLflow's tag names and statuses, spelled in runner/tracking/names.py so that a run that
+    does not log never imports MLflow: the same as MLflow's own."""
+    from mlflow.entities import RunStatus
+    from mlflow.utils import mlflow_tags
+
+    from runner.tracking import names
+
+    assert names.PARENT_TAG == mlflow_tags.MLFLOW_PARENT_RUN_ID
+    assert names.RUN_NAME_TAG == mlflow_tags.MLFLOW_RUN_NAME
+    assert names.NOTE_TAG == mlflow_tags.MLFLOW_RUN_NOTE
+    assert names.LOGGED_ARTIFACTS_TAG == mlflow_tags.MLFLOW_LOGGED_ARTIFACTS
+    assert names.DATASET_CONTEXT_TAG == mlflow_tags.MLFLOW_DATASET_CONTEXT
+    for status in ("RUNNING", "FINISHED", "FAILED", "KILLED"):
+        assert getattr(names, status) == RunStatus.to_string(getattr(RunStatus, status))

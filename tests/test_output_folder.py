@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from runner import output_folder
+from runner.tracking import output_folder
 
 NOW = datetime(2026, 12, 6, 7, 49, 36)
 

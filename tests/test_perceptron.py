@@ -17,7 +17,7 @@ def test_core_imports_neither_hydra_nor_mlflow():
     import sys
 
     code = (
-        "import sys, runner.perceptron, runner.gates, runner.separability; "
+        "import sys, runner.perceptron.learning, runner.perceptron.gates, runner.perceptron.separability; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'mlflow', 'omegaconf')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

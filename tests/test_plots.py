@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.image import imread
 
-from runner import gates, perceptron, plots
+from runner import perceptron, plots
 from runner.axes import Layout
+from runner.perceptron import gates
 
 
 def test_decision_lines_and_errors_of_a_real_run(tmp_path):

@@ -31,14 +31,14 @@ def test_a_run_and_a_sweep_work_where_there_is_no_fcntl(tmp_path, new_store):
 
 def test_importing_the_app_changes_no_process_wide_state():
     """SQLAlchemy's pool hooks and MLflow's HTTP retry settings are set when a store opens
-    (runner/store.py), not when a module is imported. (MLflow sets a variable of its own,
+    (runner/tracking/store.py), not when a module is imported. (MLflow sets a variable of its own,
     _MLFLOW_TELEMETRY_SESSION_ID, when it is imported.)"""
     check = textwrap.dedent(
         """
         import importlib, os, pkgutil, runner
         from sqlalchemy import event
         from sqlalchemy.pool import Pool
-        from runner import fork_safety as f
+        from runner.tracking import fork_safety as f
 
         def hooked():
             return event.contains(Pool, "connect", f.owned), event.contains(Pool, "checkout", f.not_inherited)
@@ -47,12 +47,12 @@ def test_importing_the_app_changes_no_process_wide_state():
             return {k: v for k, v in os.environ.items() if not k.startswith("_MLFLOW")}
 
         before = ours()
-        for module in pkgutil.iter_modules(runner.__path__):
-            if module.name not in ("__main__", "report"):  # the commands, which run when imported
-                importlib.import_module("runner." + module.name)
+        for module in pkgutil.walk_packages(runner.__path__, "runner."):
+            if module.name not in ("runner.__main__", "runner.report"):  # the commands: they run
+                importlib.import_module(module.name)
         assert hooked() == (False, False) and ours() == before
 
-        from runner.store import Store
+        from runner.tracking.store import Store
 
         Store("http://127.0.0.1:9").client
         assert hooked() == (True, True)
@@ -62,3 +62,19 @@ def test_importing_the_app_changes_no_process_wide_state():
     env = {"PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_no_module_of_the_project_imports_one_that_imports_it_back():
+    """No import cycle in runner/ and the plugins (import-linter checks the layers; grimp, which
+    it is built on, finds cycles)."""
+    import grimp
+
+    graph = grimp.build_graph("runner", "hydra_plugins")
+    ours = [m for m in graph.modules if m.startswith(("runner", "hydra_plugins.perceptron_runner"))]
+    cycles = {
+        tuple(sorted((module, imported)))
+        for module in ours
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    }
+    assert cycles == set()

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow import MlflowClient
 
-from runner import perceptron, separability
+from runner import perceptron
+from runner.perceptron import separability
 
 
 @st.composite

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from runner import gates, perceptron, separability
+from runner import perceptron
+from runner.perceptron import gates, separability
 
 BIPOLAR = [[-1, -1], [-1, 1], [1, -1], [1, 1]]
 AND = [-1, -1, -1, 1]

@@ -8,7 +8,7 @@ import pytest
 
 from runner import pivots, views
 from runner.axes import Axis, Layout, layout, sweep_name
-from runner.param_text import parse
+from runner.tracking.param_text import parse
 
 GATE = Axis("gate", ("or", "and"), False)
 LR = Axis("lr", ("0.1", "1"), True)

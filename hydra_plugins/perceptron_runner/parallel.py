@@ -74,7 +74,7 @@ class ParallelLauncher(CachedLauncher):
         state are theirs at once. They are forked here, from the main thread, between jobs and
         before the feeders start; the threads that run then are the sweep's progress printer
         (whence each worker's own console streams) and numpy's BLAS pool (which OpenBLAS sets up
-        again after a fork), and the store's connections are never shared (runner/fork_safety.py).
+        again after a fork), and the store's connections are never shared (runner/tracking/fork_safety.py).
         Spawned (where there is no fork, or with
         start_method=spawn), each is handed Hydra's state as Hydra's joblib launcher hands it,
         `Singleton.get_state()` pickled by cloudpickle (OmegaConf's resolvers are closures), and
@@ -182,10 +182,10 @@ def _as_worker_of(parent: int) -> None:
     """Ctrl-C (or a SIGTERM to the whole process group) is the sweep's process's to handle: it
     stops handing out jobs, and a worker ends the job it has, then exits. A sweep killed
     outright takes its workers along."""
-    from runner import signals
+    from hydra_plugins.perceptron_runner.workers import die_with, ignore_stops
 
-    signals.ignore_stops()
-    signals.die_with(parent)
+    ignore_stops()
+    die_with(parent)
 
 
 def _run(idx: int, overrides: List[str]) -> JobReturn:

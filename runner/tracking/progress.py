@@ -1,13 +1,13 @@
 """A sweep's progress: each job's line as it ends, printed by the sweep's own process.
 
 A job appends one line to progress.log in the sweep's folder (`append`): when it ended and how
-("or lr=1 seed=0: Converged after 3 epochs ..."). It reads nothing back, so a job's cost is the
+("x=1 seed=0: done in 12 steps"). It reads nothing back, so a job's cost is the
 same however many ended before it; a file lock (filelock: fcntl where there is one, else the
 platform's own) keeps the lines of jobs that end at once in parallel workers whole. A job that
 does not see the sweep's folder sends the same line as a tag of its run instead (runner/job.py).
 
 The sweep's process prints the lines as they come (`Printer`), each numbered and with the time
-left: "[k/N 0:00:12, ~0:01:40 left] or lr=1 seed=0: Converged ...". It reads them from the file,
+left: "[k/N 0:00:12, ~0:01:40 left] x=1 seed=0: done ...". It reads them from the file,
 and, given a way to (`polled`), from the store every few seconds, rather than from each worker's
 output: Ray deduplicates, reorders and colours what its workers print, and submitit's workers
 print into files on the cluster.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from runner.errors import TrackingError
+from runner.tracking.errors import TrackingError
 
 SQLITE = "sqlite:///"
 RESERVE = 512 * 1024  # bytes set aside beside a local store while a sweep runs

@@ -5,13 +5,12 @@ callback in matplotlib, a library's `except Exception` around cleanup) can turn 
 error or swallow it; the entry point and the job ask `raise_if_received()` and end as interrupted
 anyway, and a run or a sweep that ends on an error ends with `status_after(error)`. A process
 forked to help (the parallel launcher's workers, a single run's helper) leaves the signals to
-the command's own process and dies with it (`ignore_stops`, `die_with`).
+the command's own process and dies with it (hydra_plugins/perceptron_runner/workers.py).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import sys
 import threading
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+
+from runner.tracking.names import FAILED, KILLED
 
 _received: list[str] = []
 _holding = 0  # how deep the main thread is in `held()` blocks
@@ -105,7 +106,7 @@ def raise_if_received() -> None:
 def status_after(error: BaseException | None) -> str:
     """The MLflow status of a run or sweep that ended on `error`: KILLED by an interrupt (also
     one that some code turned into another error), else FAILED."""
-    return "KILLED" if isinstance(error, KeyboardInterrupt) or received() else "FAILED"
+    return KILLED if isinstance(error, KeyboardInterrupt) or received() else FAILED
 
 
 def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
@@ -125,22 +126,3 @@ def _quiet_interrupt(
         print(f"Interrupted ({value or 'SIGINT'})", file=sys.stderr)
     else:
         sys.__excepthook__(kind, value, traceback)
-
-
-def ignore_stops() -> None:
-    """In a worker of the command (the parallel launcher's): Ctrl-C and SIGTERM are the command's
-    process's to handle; it stops handing out jobs, and the worker ends the job it has."""
-    for signum in STOPS:
-        signal.signal(signum, signal.SIG_IGN)
-
-
-def die_with(parent: int) -> None:
-    """In a process forked or spawned to help `parent`: end when it ends, even killed outright
-    (Linux's PR_SET_PDEATHSIG), rather than live on as an orphan that holds its pipes open."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # it ended before that was set
-        os._exit(1)

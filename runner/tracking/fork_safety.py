@@ -6,7 +6,7 @@ recipe for pools and os.fork() ("Using Connection Pools with Multiprocessing"): 
 remembers the process that opened it, and a checkout from another process discards it.
 
 The hooks are set on SQLAlchemy's Pool class, so they are process-wide: `install()` is called
-when the runner opens its first store (runner/store.py), never at import, and a hook acts only
+when the runner opens its first store (runner/tracking/store.py), never at import, and a hook acts only
 in a process forked after a connection was opened, where reusing it would be a bug anyway.
 """
 

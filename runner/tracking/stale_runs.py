@@ -11,10 +11,10 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
-from runner.names import ERROR_TAG, HOST_TAG, PARENT_TAG, PID_TAG
+from runner.tracking.names import ERROR_TAG, HOST_TAG, KILLED, PARENT_TAG, PID_TAG, RUNNING
 
 if TYPE_CHECKING:
-    from runner.store import Store
+    from mlflow import MlflowClient
 
 
 def owner_tags() -> dict[str, str]:
@@ -22,34 +22,34 @@ def owner_tags() -> dict[str, str]:
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
 
 
-def close_stale(store: Store, experiment: str) -> list[str]:
+def close_stale(client: MlflowClient, experiment: str) -> list[str]:
     """End KILLED the runs left RUNNING by a process of this host that is gone; returns their
     names, for the caller to say so (message)."""
     host = socket.gethostname()
-    query = f"attributes.status = 'RUNNING' AND tags.`{HOST_TAG}` = '{host}'"
+    query = f"attributes.status = '{RUNNING}' AND tags.`{HOST_TAG}` = '{host}'"
     closed = []
-    for run in store.client.search_runs([experiment], query, max_results=1000):
+    for run in client.search_runs([experiment], query, max_results=1000):
         pid = int(run.data.tags.get(PID_TAG, "0"))
         if pid and not _alive(pid):
-            store.client.set_tag(
+            client.set_tag(
                 run.info.run_id, ERROR_TAG, f"its process ({pid} on {host}) ended without ending it"
             )
-            store.end_run(run.info.run_id, "KILLED")
+            client.set_terminated(run.info.run_id, KILLED)
             closed.append(run.info.run_name)
     return closed
 
 
-def end_left_running(store: Store, experiment: str, parent_run_id: str, status: str) -> None:
+def end_left_running(client: MlflowClient, experiment: str, parent_run_id: str, status: str) -> None:
     """End `status` the sweep's children left RUNNING (a job whose own ending failed, on a full
     disk) by this process, or by one of this host that has ended (a parallel launcher's worker)."""
     query = (
-        f"attributes.status = 'RUNNING' AND tags.`{PARENT_TAG}` = '{parent_run_id}' "
+        f"attributes.status = '{RUNNING}' AND tags.`{PARENT_TAG}` = '{parent_run_id}' "
         f"AND tags.`{HOST_TAG}` = '{socket.gethostname()}'"
     )
-    for run in store.client.search_runs([experiment], query, max_results=1000):
+    for run in client.search_runs([experiment], query, max_results=1000):
         pid = int(run.data.tags.get(PID_TAG, "0"))
         if pid == os.getpid() or (pid and not _alive(pid)):
-            store.end_run(run.info.run_id, status)
+            client.set_terminated(run.info.run_id, status)
 
 
 def message(closed: list[str]) -> str:

@@ -3,9 +3,9 @@ and ended.
 
 The runner talks to MLflow through MlflowClient with explicit run ids rather than MLflow's fluent
 API: no global "active run" to leak between the jobs a Hydra launcher runs in one process, and no
-"already active" clash with a sweep's parent run. runner/tracking.py writes runs through a Store,
-runner/readback.py reads sweeps back through one. A local sqlite store is built whole first
-(runner/sqlite_store.py); runs a killed process left RUNNING are closed (runner/stale_runs.py).
+"already active" clash with a sweep's parent run. writer.py writes runs through a Store, the
+app's read-back reads sweeps back through one. A local sqlite store is built whole first
+(sqlite_store.py); runs a killed process left RUNNING are closed (stale_runs.py).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from mlflow.entities import RunInfo
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 
-from runner import fork_safety, signals, sqlite_store, stale_runs
-from runner.errors import TrackingError
-from runner.names import ERROR_TAG
+from runner.tracking import fork_safety, signals, sqlite_store, stale_runs
+from runner.tracking.errors import TrackingError
+from runner.tracking.names import ERROR_TAG, FAILED, FINISHED
 
 log = logging.getLogger("runner")
 
@@ -54,7 +54,7 @@ class Store:
         """Made on first use, where find_experiment words whatever keeps the store from opening.
 
         Opening the first store sets what the process needs of MLflow's libraries: SQLAlchemy's
-        pools made safe across fork (runner/fork_safety.py), no progress bars of MLflow's
+        pools made safe across fork (runner/tracking/fork_safety.py), no progress bars of MLflow's
         artifact downloads among the sweep's lines, and, for a tracking server, MLflow's
         HTTP retries bounded (HTTP_RETRIES, in the process's environment, where MLflow reads
         them; a value the user set is kept)."""
@@ -78,7 +78,7 @@ class Store:
         """
         if name not in self._experiments:
             self._experiments[name] = self._experiment_id(name)
-            closed = stale_runs.close_stale(self, self._experiments[name])
+            closed = stale_runs.close_stale(self.client, self._experiments[name])
             if closed:
                 log.warning(stale_runs.message(closed))
         return self._experiments[name]
@@ -119,7 +119,7 @@ class Store:
         return self.create_run(experiment, name, tags).run_id
 
     def create_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> RunInfo:
-        """A new RUNNING run, tagged with the process that owns it (runner/stale_runs.py)."""
+        """A new RUNNING run, tagged with the process that owns it (stale_runs.py)."""
         tags = {**stale_runs.owner_tags(), **(tags or {})}
         return self.client.create_run(experiment, run_name=name, tags=tags).info
 
@@ -137,14 +137,14 @@ class Store:
         self.client.set_terminated(run_id, status)
 
     @contextmanager
-    def ending(self, run_id: str, status: str = "FINISHED") -> Iterator[None]:
+    def ending(self, run_id: str, status: str = FINISHED) -> Iterator[None]:
         """End the run with `status` when the block completes; KILLED on Ctrl-C or SIGTERM,
         FAILED on an error, which is recorded on the run (tag `error`)."""
         try:
             yield
         except BaseException as err:
             ended = signals.status_after(err)
-            if ended == "FAILED":
+            if ended == FAILED:
                 try:
                     self.client.set_tag(run_id, ERROR_TAG, describe(err))
                 except Exception:  # a full disk may take the tag and still take the status
