@@ -137,19 +137,17 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        artifacts = record.write_tables(trained, folder)
         saved = folder / ".hydra"  # as a Hydra job keeps its config, and the run logs it
         saved.mkdir()
         (saved / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         (saved / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)))
-        artifacts.append(saved)
-        images = []
+        files, images = [saved], []
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
-            artifacts.append(pictures)
-        gate = record.gate_dataset(trained, cfg.gate.name, training.gate_source)
-        params = run.params(cfg, trained)
-        made = record.training_record(training.name, {}, params, trained, artifacts, gate, images)
+            files.append(pictures)
+        made = record.training_record(
+            cfg, trained, training.name, {}, folder, training.gate_source, files, images
+        )
         return writer.write(store, experiment, made)
 
 

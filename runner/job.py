@@ -164,18 +164,12 @@ def _record(
 
     store, experiment, tags = _destination(cfg, place, fingerprint)
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
-    artifacts = record.write_tables(trained, out_dir)
-    if place.saved_config is not None:
-        artifacts.append(place.saved_config)
     pictures, images = drawn.result() if drawn is not None else (None, [])
-    if pictures is not None:
-        artifacts.append(pictures)
+    files = [path for path in (place.saved_config, pictures) if path is not None]
     name = run.name(cfg, place.task)
-    gate = record.gate_dataset(trained, cfg.gate.name, place.gate_source)
-    params = run.params(cfg, trained)
     line = f"{name}: {console.outcome(trained.result)}"
     tags = {**tags, **_line_in_store(place, line)}
-    made = record.training_record(name, tags, params, trained, artifacts, gate, images)
+    made = record.training_record(cfg, trained, name, tags, out_dir, place.gate_source, files, images)
     run_id = writer.write(store, experiment, made)
     if place.in_sweep:
         _progress(place, line)

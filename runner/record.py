@@ -1,8 +1,8 @@
 """A trained run as a run record (runner/tracking/writer.py): its params, its metrics epoch by
 epoch, its tables as files, its gate as an input dataset, its decision line by epoch.
 
-The command line (runner/job.py) and the Python API (runner/api.py) both log a run through
-`training_record`, so a run logged either way is the same run.
+The command line (runner/job.py) and the Python API (runner/api.py) both make a run's record
+with `training_record`, so a run logged either way is the same run.
 """
 
 from __future__ import annotations
@@ -12,20 +12,21 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 
 from runner import views
 from runner.names import EPOCH_IMAGES_KEY, STOP_REASON
+from runner.run import TrainedRun
+from runner.run import params as run_params
 from runner.tracking.writer import RunRecord, table_tag, write_table
 
 if TYPE_CHECKING:
     from mlflow.entities import Dataset
     from PIL.Image import Image
-
-    from runner.run import TrainedRun
 
 TRACE_DIGITS = 6  # significant digits of the trace table shown in the UI (trace.csv keeps all)
 TRACE_TABLE = "trace.json"
@@ -33,25 +34,27 @@ TABLE_TAG = table_tag(TRACE_TABLE)
 
 
 def training_record(
+    cfg: DictConfig,
+    run: TrainedRun,
     name: str,
     tags: Mapping[str, str],
-    params: Mapping[str, Any],
-    run: TrainedRun,
-    files: Sequence[Path],
-    gate: Dataset,
+    folder: Path,
+    gate_source: Path,
+    files: Sequence[Path] = (),
     epoch_images: Sequence[tuple[int, Image]] = (),
 ) -> RunRecord:
-    """The run as it is logged: `params` (nested) with how training ended, its metrics, `tags`
-    with trace.json shown as a table, `files` (write_tables' among them), its gate, and its
-    decision line after each epoch as images stepped by epoch."""
+    """The run as it is logged: its config's values (runner/run.py's params) with how training
+    ended, its metrics, `tags` with trace.json shown as a table, its tables written in `folder`
+    and then `files`, its gate from its config file `gate_source`, and its decision line after
+    each epoch as images stepped by epoch."""
     stop = run.result.stop_reason
     return RunRecord(
         name=name,
-        params={**params, STOP_REASON: stop},
+        params={**run_params(cfg, run), STOP_REASON: stop},
         metrics=list(_metrics(run)),
         tags={**tags, STOP_REASON: stop, **TABLE_TAG},
-        files=files,
-        dataset=gate,
+        files=[*write_tables(run, folder), *files],
+        dataset=gate_dataset(run, cfg.gate.name, gate_source),
         images={EPOCH_IMAGES_KEY: epoch_images} if epoch_images else {},
     )
 
