@@ -252,7 +252,7 @@ def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job
     appended to (MlflowClient.log_table appends: 1 + 1 + 6 rows, and the second close failed)."""
     client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
     for instant, resume in (
-        ("runner.tracking:record_training", []),
+        ("runner.tracking.writer:write", []),
         ("runner.plan:reopen", ["resume=latest"]),
     ):
         ctrl_c_after(instant, *SWEEP, *resume, cwd=tmp_path)
