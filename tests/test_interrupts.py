@@ -21,6 +21,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
 SWEEP = ["-m", "sweep=grid", "plots=false"]  # 48 jobs
 TRIES = 25  # per launcher: 50 signals in all
+# Deadlines ten times what was measured on an idle machine (2 cores, 8 tries per launcher): the
+# "Interrupted" line came within 0.42 s of the signal and the command ended within 2.3 s. CI runs two
+# of these at once beside other scale tests, where 0.84 s and 6.0 s were seen.
+SAYS_WITHIN, ENDS_WITHIN = 5.0, 25.0
 
 
 class Sweep:
@@ -94,9 +98,9 @@ def test_a_signal_at_any_moment_of_a_sweep_stops_it_at_once_and_leaves_nothing_r
         finished_first = any("its parent: " in line for line in sweep.out)  # its end came before
         if not finished_first:
             interrupted = [at for at, line in said if line.startswith("Interrupted (SIG")]
-            assert interrupted and interrupted[0] < 1.0, (what, said)
+            assert interrupted and interrupted[0] < SAYS_WITHIN, (what, said)
             assert sweep.process.returncode != 0, what
-        assert took < 5, (what, took, said)
+        assert took < ENDS_WITHIN, (what, took, said)
         assert not [line for _, line in said if "could not" in line or "Traceback" in line], (what, said)
         runs = [r for r in _statuses(client) if r[0] not in seen]
         assert all(status != "RUNNING" for _, status, _ in runs), (what, runs)
