@@ -9,3 +9,7 @@ EPOCH_IMAGES_KEY = "decision_line"
 
 # A training run's results, as the summary, the pivots and the UI's views show them
 RESULT_METRICS = ("epochs", "converged", "updates")
+
+# The epochs of a run that converged, logged by no other: MLflow's charts average it over the runs
+# that have it, so a run stopped by max_epochs or a cycle never counts as fast in them
+EPOCHS_TO_CONVERGE = "epochs_to_converge"

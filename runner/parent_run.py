@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -66,6 +67,7 @@ class OpenSweep:
     planned: int | None  # jobs
     started: float  # time.time()
     images: bool  # whether its jobs log their decision line epoch by epoch
+    overrides: list[str]  # the command line's, resume= aside: what made the sweep
 
 
 def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSweep:
@@ -110,7 +112,18 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
         else:
             run_id = _start(store, experiment, run_name, tags, params)
         opened = OpenSweep(
-            store, shown_uri, experiment, run_id, run_name, sweep_dir, axes, search, jobs, time.time(), images
+            store,
+            shown_uri,
+            experiment,
+            run_id,
+            run_name,
+            sweep_dir,
+            axes,
+            search,
+            jobs,
+            time.time(),
+            images,
+            overrides,
         )
         own(opened)
     plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
@@ -162,7 +175,9 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
             )
             summary = readback.sweep_summary(store, found)
             missing = max((sweep.planned or 0) - len(summary), 0)
-            reviewed = review(summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir)
+            reviewed = review(
+                summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir, _commands(sweep)
+            )
             reviewed.metrics[MISSING_METRIC] = float(missing)
             tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
             writer.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
@@ -177,6 +192,17 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
     return shown
+
+
+def _commands(sweep: OpenSweep) -> dict[str, str]:
+    """The command that made the sweep, and the one that runs its missing jobs in the same parent."""
+    made = shlex.join(["python", "-m", "runner", "-m", *sweep.overrides])
+    return {
+        "The command that made this sweep:": made,
+        "The one that runs its missing jobs, should any be missing, in the same parent:": (
+            f"{made} resume={sweep.run_id}"
+        ),
+    }
 
 
 class MissingRuns(Exception):
@@ -224,9 +250,11 @@ def _console(
         table, charts = views.keys(key)
         return [
             f"  {label:<12}{ui.view_url(uri, sweep.experiment, table)}",
-            f"  {'its charts:' if label == 'the sweep:' else '':<12}"
+            f"  {'its charts:' if label == 'its runs:' else '':<12}"
             f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
         ]
+
+    pages = [f.name for f in reviewed.files if f.suffix == ".html"]
 
     ended = summary["status"].value_counts()
     others = "".join(f", {ended[s]} {s.lower()}" for s in (FAILED, KILLED) if ended.get(s))
@@ -235,10 +263,15 @@ def _console(
         f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{others}{gap}; "
         f"parent run {status}",
         summary.drop(columns=["run_id", "error"]).astype(object).fillna("").to_string(index=False),
+        *([reviewed.answer] if reviewed.answer else []),
         *([f"Best: {reviewed.best}"] if reviewed.best else []),
         *([reviewed.importance] if reviewed.importance else []),
         *ui.serve_command(uri, sweep.shown_uri),
-        *links(sweep.run_id, "the sweep:"),
+        *(
+            f"  {'the sweep:':<12}{ui.artifact_url(uri, sweep.experiment, sweep.run_id, page)}"
+            for page in pages
+        ),
+        *links(sweep.run_id, "its runs:"),
     ]
     if cut:
         lines.append(

@@ -4,6 +4,11 @@ A grid sweep's cells are its values on every axis but the seed (runner.axes.layo
 columns across, and a panel for each value of any other axis, so a cell's runs differ by their seed
 alone and "mean ± sd over seeds" says just what it is. A search (Optuna) has no cells: its table
 is the trials, best first. Used on a sweep's parent run at its end and by `python -m runner.report`.
+
+A run that did not converge never counts as fast: it stopped (max_epochs, a cycle, a divergence)
+after however many epochs, which says nothing of how fast it learns. Every epoch figure here is
+over the runs that converged; a cell where some did not says how many did, one where none did says
+so in words, and the share converged is a table of its own.
 """
 
 from __future__ import annotations
@@ -19,36 +24,49 @@ from runner.tracking.names import FINISHED
 
 EPOCHS = "epochs"
 CONVERGED = "share converged"
+NEVER = "never converged"  # an epochs cell none of whose runs converged
 RUNS = "runs per cell"
 ALL = "all"  # the one row or column of a sweep with no axis there
 BEST_SHOWN = 10  # trials in a search's best-first table, printed and in the parent's description
 
 
 def epochs_title(layout: Layout) -> str:
-    return "epochs (mean ± sd over seeds)" if layout.seeds else "epochs"
+    return "epochs (mean ± sd over the seeds that converged)" if layout.seeds else "epochs"
 
 
 def pivots(summary: pd.DataFrame, layout: Layout) -> dict[str, pd.DataFrame]:
-    """The finished runs' mean epochs (± their standard deviation over the seeds), the share
-    that converged and the runs in each cell, by title."""
+    """The epochs of each cell's converged runs (their mean ± sd over the seeds), the share of
+    the finished runs that converged and the runs in each cell, by title. A cell where only some
+    converged says how many, `3.5 ± 0.71 (2 of 3)`; one where none did says `never converged`."""
     done = finished(summary)
-    mean = _pivot(done, layout, "mean")
+    runs = _pivot(done, layout, "count")
+    mean = _pivot(converged(summary), layout, "mean").reindex_like(runs)
     epochs = mean.round(2).astype(str)
     if layout.seeds:
-        spread = _pivot(done, layout, "std").reindex_like(mean).fillna(0)
+        spread = _pivot(converged(summary), layout, "std").reindex_like(runs).fillna(0)
         epochs = epochs + " ± " + spread.round(2).astype(str)
-    epochs = epochs.where(mean.notna(), "")
-    converged = _pivot(done, layout, "mean", "converged").round(2)
-    return {epochs_title(layout): epochs, CONVERGED: converged, RUNS: _pivot(done, layout, "count")}
+    share = _pivot(done, layout, "mean", "converged").reindex_like(runs)
+    some = (share < 1) & mean.notna()
+    of = (share * runs).round().astype("Int64").astype(str) + " of " + runs.astype("Int64").astype(str)
+    epochs = epochs.where(~some, epochs + " (" + of + ")")
+    epochs = epochs.where(mean.notna(), NEVER).where(runs.notna(), "")
+    return {epochs_title(layout): epochs, CONVERGED: share.round(2), RUNS: runs}
 
 
 def mean_epochs(summary: pd.DataFrame, layout: Layout) -> pd.DataFrame:
-    """The numbers behind the heatmap: mean epochs per cell, rows × columns, panels first."""
-    return _pivot(finished(summary), layout, "mean")
+    """The numbers behind the heatmap: each cell's mean epochs over its converged runs (NaN where
+    none converged), rows × columns, panels first."""
+    return _pivot(converged(summary), layout, "mean").reindex_like(_pivot(finished(summary), layout, "count"))
 
 
 def finished(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["status"] == FINISHED].astype({"epochs": float, "converged": float})
+
+
+def converged(summary: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs that converged: the only ones whose epochs say how fast a setting learns."""
+    done = finished(summary)
+    return done[done["converged"] == 1]
 
 
 def _pivot(done: pd.DataFrame, layout: Layout, aggfunc: str, values: str = "epochs") -> pd.DataFrame:
@@ -59,6 +77,24 @@ def _pivot(done: pd.DataFrame, layout: Layout, aggfunc: str, values: str = "epoc
     else:  # one column: a sweep over one axis, or over seeds alone
         table = frame.groupby(rows)[values].agg(aggfunc).to_frame(ALL)
     table.columns.name = layout.columns
+    return _in_sweep_order(table, frame, rows, layout.columns)
+
+
+def _in_sweep_order(
+    table: pd.DataFrame, frame: pd.DataFrame, rows: list[str], columns: str | None
+) -> pd.DataFrame:
+    """Rows and columns in the order the sweep ran its values (`gate=or,xor,and`: or first), as
+    pandas would otherwise sort them."""
+    rank = {
+        key: {v: i for i, v in enumerate(pd.unique(frame[key]))}
+        for key in [*rows, *([columns] if columns else [])]
+    }
+    order = sorted(
+        table.index, key=lambda at: [rank[k][v] for k, v in zip(rows, at if len(rows) > 1 else (at,))]
+    )
+    table = table.reindex(order)
+    if columns:
+        table = table[sorted(table.columns, key=lambda v: rank[columns][v])]
     return table
 
 
@@ -125,10 +161,10 @@ def text(tables: dict[str, pd.DataFrame], layout: Layout) -> str:
 
 
 def importance(summary: pd.DataFrame, keys: list[str]) -> dict[str, float]:
-    """How much of the spread of the finished runs' epochs each axis explains, on its own: the
+    """How much of the spread of the converged runs' epochs each axis explains, on its own: the
     between-group share of the variance, η² = Σ n_g (mean_g − mean)² / Σ (epochs − mean)², with
     the runs grouped by their value on that axis. Empty when the epochs do not spread at all."""
-    done = finished(summary)
+    done = converged(summary)
     epochs = done["epochs"]
     total = float(((epochs - epochs.mean()) ** 2).sum())
     if done.empty or total == 0:
@@ -142,9 +178,45 @@ def importance(summary: pd.DataFrame, keys: list[str]) -> dict[str, float]:
 
 
 def importance_sentence(shares: dict[str, float]) -> str:
-    """`lr explains 71 % of the spread of epochs, gate 22 %`."""
+    """`lr explains 71 % of the spread of epochs among the runs that converged, gate 22 %`."""
     if not shares:
-        return "Every run took as many epochs as every other: no setting made a difference."
+        return "Every run that converged took as many epochs as every other: no setting made a difference."
     (first, share), *rest = shares.items()
     others = "".join(f", {key} {round(100 * s)} %" for key, s in rest)
-    return f"{first} explains {round(100 * share)} % of the spread of epochs{others} (each on its own, η²)."
+    return (
+        f"{first} explains {round(100 * share)} % of the spread of epochs among the runs that converged"
+        f"{others} (each on its own, η²)."
+    )
+
+
+def answer(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> str:
+    """The sweep's question answered in a sentence: for each row (of each panel), the value across
+    whose runs all converged in the fewest mean epochs; rows where no run converged said apart.
+    `lr=1 is fastest for every gate; xor never converges.` Empty with no axis across."""
+    if not layout.columns:
+        return ""
+    best: dict[str, list[str]] = {}
+    never, partly = [], []
+    for panel, part in by_panel(mean, layout):
+        shares = dict(by_panel(share, layout))[panel]
+        for row in part.index:
+            name = f"{number(row)}{' (' + panel + ')' if panel else ''}"
+            whole = part.loc[row].where(shares.loc[row] == 1).dropna()
+            if whole.empty:
+                (never if part.loc[row].isna().all() else partly).append(name)
+                continue
+            fastest = whole[whole == whole.min()].index
+            key = " and ".join(f"{layout.columns}={number(v)}" for v in fastest)
+            best.setdefault(key, []).append(name)
+    rows = layout.rows or "row"
+    said = []
+    if len(best) == 1 and not partly:
+        said.append(f"{next(iter(best))} is fastest for every {rows}{' that converges' if never else ''}")
+    else:
+        said += [f"{key} is fastest for {', '.join(names)}" for key, names in best.items()]
+    if partly:
+        said.append(f"{', '.join(partly)}: no {layout.columns} where every run converged")
+    if never:
+        verb = "never converges" if len(never) == 1 else "never converge"
+        said.append(f"{', '.join(never)} {verb}")
+    return "; ".join(said) + "." if said else ""

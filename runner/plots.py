@@ -278,38 +278,45 @@ def heatmap(
     path: Path,
 ) -> None:
     """A sweep's cells coloured by mean epochs, one panel per (name, means, labels, shares); each
-    cell labelled with its mean (± sd) and the share of its runs that converged, hatched where
-    not every run converged. One colour scale for all panels."""
+    cell labelled with its mean (± sd) and the share of its runs that converged. Only a cell whose
+    every run converged has a colour: one where a run did not is grey and hatched, never coloured
+    as fast. One colour scale for all panels."""
     rows = max(p[1].shape[0] for p in panels)
     cols = max(p[1].shape[1] for p in panels)
     across = min(len(panels), 3)
     down = -(-len(panels) // across)
     fig = Figure(figsize=(across * (1.2 + 1.3 * cols) + 1.2, down * (1.0 + 0.6 * rows) + 0.8), dpi=DPI)
-    values = pd.concat([p[1].stack() for p in panels])
-    low, high = float(values.min()), float(values.max())
+    coloured = [p[1].where(p[3] == 1) for p in panels]
+    values = pd.concat([c.stack() for c in coloured])
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
     axes = fig.subplots(down, across, squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    for ax, (name, mean, labels, share) in zip(axes.flat, panels):
+    for ax, (name, mean, labels, share), colours in zip(axes.flat, panels, coloured):
+        ax.set_facecolor("0.85")  # where no colour is drawn: a cell with a run that did not converge
         image = ax.imshow(
-            mean.to_numpy(dtype=float), cmap="viridis_r", aspect="auto", vmin=low, vmax=max(high, low + 1e-9)
+            colours.to_numpy(dtype=float),
+            cmap="viridis_r",
+            aspect="auto",
+            vmin=low,
+            vmax=max(high, low + 1e-9),
         )
         ax.set_xticks(range(mean.shape[1]), [number(c) for c in mean.columns])
         ax.set_yticks(range(mean.shape[0]), [number(r) for r in mean.index])
         ax.set(xlabel=layout.columns or "", ylabel=layout.rows or "", title=name)
         for r in range(mean.shape[0]):
             for c in range(mean.shape[1]):
-                value = mean.iat[r, c]
-                if pd.isna(value):
+                if pd.isna(share.iat[r, c]):  # no run in this cell
                     continue
+                value = colours.iat[r, c]
                 ax.text(
                     c,
                     r,
                     f"{labels.iat[r, c]}\n{share.iat[r, c]:.0%} converged",
                     ha="center",
                     va="center",
-                    fontsize="small",  # dark text on the light end of the map
-                    color="black" if image.norm(value) < 0.5 else "white",
+                    fontsize="small",  # dark text on the light end of the map and on grey
+                    color="white" if pd.notna(value) and image.norm(value) >= 0.5 else "black",
                 )
                 if share.iat[r, c] < 1:
                     ax.add_patch(
@@ -317,8 +324,8 @@ def heatmap(
                             (c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="grey", linewidth=0
                         )
                     )
-    fig.colorbar(image, ax=axes, label="mean epochs", shrink=0.8)
-    fig.suptitle(f"{title}, and share converged (hatched: not every run converged)")
+    fig.colorbar(image, ax=axes, label="mean epochs to converge", shrink=0.8)
+    fig.suptitle(f"{title}, and share converged (grey, hatched: not every run converged)")
     fig.savefig(path, bbox_inches="tight", pil_kwargs=PNG)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from runner import views
-from runner.names import EPOCH_IMAGES_KEY, STOP_REASON
+from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON
 from runner.run import TrainedRun
 from runner.run import params as run_params
 from runner.tracking.writer import RunRecord, table_tag, write_table
@@ -107,6 +107,8 @@ def _metrics(run: TrainedRun) -> Iterable[tuple[str, float, int]]:
         yield "b", float(result.epoch_bias[epoch - 1]), epoch
     yield "epochs", float(result.epochs), 0
     yield "converged", float(result.converged), 0
+    if result.converged:
+        yield EPOCHS_TO_CONVERGE, float(result.epochs), 0
     yield "updates", float(result.updates), 0
     # Every run logs the same names, so that runs compare side by side: NaN when the table has
     # no bound (not separable), 0 when no cycle was found.

@@ -34,16 +34,26 @@ class Review:
     files: list[Path] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     best: str = ""  # the best cell or trial, in words
+    answer: str = ""  # the sweep's question answered in a sentence (a grid with an axis across)
     note: str = ""  # Markdown: the run's description in the UI
     importance: str = ""  # which setting mattered, in one sentence (a grid with axes)
 
 
 def review(
-    summary: pd.DataFrame, axes: Sequence[Axis], layout: Layout, search: bool, title: str, folder: Path
+    summary: pd.DataFrame,
+    axes: Sequence[Axis],
+    layout: Layout,
+    search: bool,
+    title: str,
+    folder: Path,
+    commands: dict[str, str],
 ) -> Review:
-    """Write the sweep's files to `folder` and say what they show."""
+    """Write the sweep's files to `folder` (its page, sweep.html, among them) and say what they
+    show. `commands`: what each does → the command (the one that made the sweep, the one that
+    resumes it), for the page."""
     with signals.held():  # matplotlib only where pictures are drawn, imported whole
         from runner import plots
+        from runner.pages import sweep_page
 
     done = pivots.finished(summary)
     out = Review()
@@ -53,11 +63,12 @@ def review(
     if done.empty:
         out.note = f"**{title}**: no run finished."
         return out
-    out.metrics.update(
-        share_converged=float(done["converged"].mean()),
-        epochs_mean=float(done["epochs"].mean()),
-        epochs_max=float(done["epochs"].max()),
-    )
+    learned = pivots.converged(summary)
+    out.metrics["share_converged"] = float(done["converged"].mean())
+    if not learned.empty:  # epochs say how fast only of the runs that converged
+        out.metrics.update(
+            epochs_mean=float(learned["epochs"].mean()), epochs_max=float(learned["epochs"].max())
+        )
     keys = [a.key for a in axes if a.key != SEED]
     if search:
         ranked = pivots.best_first(summary, keys)
@@ -67,9 +78,12 @@ def review(
         plots.objective(done, [a for a in axes if a.numeric and a.key != SEED], folder / "objective.png")
         out.files += [folder / "best_trials.csv", folder / "best_trials.md", folder / "objective.png"]
         top = ranked.iloc[0]
-        out.metrics["best_epochs"] = float(top["epochs"])
         values = " ".join(f"{k}={number(top[k])}" for k in keys)
-        out.best = f"{values}, {top['epochs']:.0f} epochs ({top['run_name']})"
+        if top["converged"]:
+            out.metrics["best_epochs"] = float(top["epochs"])
+            out.best = f"{values}, {top['epochs']:.0f} epochs ({top['run_name']})"
+        else:
+            out.best = "none: no trial converged"
         explained = (
             "A search: each trial is one run at values the sweeper drew. The table lists the "
             f"{min(len(ranked), pivots.BEST_SHOWN)} best trials, fewest epochs first (runs that "
@@ -77,6 +91,9 @@ def review(
             "searched value."
         )
         out.note = _note(title, out, explained, f"## best trials first\n\n{shown}\n")
+        pictures = [("The epochs against each searched value", folder / "objective.png")]
+        page = sweep_page.SweepPage(title, _headline(out), "", out.best, "", explained, commands, pictures)
+        out.files.append(_write(folder / sweep_page.FILE, sweep_page.search_page(page, summary, ranked)))
         return out
 
     tables = pivots.pivots(summary, layout)
@@ -103,26 +120,57 @@ def review(
     if shares:
         plots.importance(shares, folder / "importance_epochs.png")
         out.files.append(folder / "importance_epochs.png")
-    cell, out.metrics["best_cell_epochs"] = _best_cell(mean, share, layout)
-    out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (
-        " on average" if layout.seeds else ""
+    out.answer = pivots.answer(mean, share, layout)
+    best = _best_cell(mean, share, layout)
+    if best is None:
+        out.best = "none: no run converged"
+    else:
+        cell, out.metrics["best_cell_epochs"], whole = best
+        out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (
+            " on average" if layout.seeds else ""
+        )
+        out.best += "" if whole else " over the runs that converged (no cell converged in every run)"
+    out.importance = pivots.importance_sentence(shares) if layout.cell_keys and not learned.empty else ""
+    explained = _explain(layout, summary)
+    out.note = _note(title, out, explained, body)
+    shown = [
+        (what, path)
+        for what, path in (
+            ("The heatmap", folder / "heatmap_epochs.png"),
+            ("Which setting mattered", folder / "importance_epochs.png"),
+        )
+        if path in out.files
+    ]
+    page = sweep_page.SweepPage(
+        title, _headline(out), out.answer, out.best, out.importance, explained, commands, shown
     )
-    out.importance = pivots.importance_sentence(shares) if layout.cell_keys else ""
-    out.note = _note(title, out, _explain(layout, summary), body)
+    out.files.append(
+        _write(folder / sweep_page.FILE, sweep_page.grid_page(page, summary, layout, mean, tables))
+    )
     return out
 
 
-def _best_cell(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> tuple[str, float]:
-    """The cell with the fewest mean epochs among those whose runs all converged (among all
-    cells if none did), in words, and its mean."""
-    cells = mean.stack().rename("epochs").to_frame()
+def _write(path: Path, markup: str) -> Path:
+    path.write_text(markup, encoding="utf-8")
+    return path
+
+
+def _best_cell(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> tuple[str, float, bool] | None:
+    """The cell with the fewest mean epochs among those whose runs all converged, in words, its
+    mean, and True; failing that, the same among cells where some converged, and False; None when
+    no run converged. A cell with a run that did not converge is never the fastest of cells that
+    always did."""
+    cells = mean.stack().rename("epochs").to_frame()  # stack drops the cells none of whose runs converged
+    if cells.empty:
+        return None
     cells["share"] = share.reindex_like(mean).stack()
-    pool = cells[cells["share"] == 1] if (cells["share"] == 1).any() else cells
+    whole = bool((cells["share"] == 1).any())
+    pool = cells[cells["share"] == 1] if whole else cells
     where = pool["epochs"].idxmin()
     where = where if isinstance(where, tuple) else (where,)
     names = [*layout.panels, layout.rows or pivots.ALL, layout.columns or pivots.ALL]
     words = [f"{k}={number(v)}" for k, v in zip(names, where) if k != pivots.ALL]
-    return " ".join(words) or "every run", float(pool["epochs"].min())
+    return " ".join(words) or "every run", float(pool["epochs"].min()), whole
 
 
 def _explain(layout: Layout, summary: pd.DataFrame) -> str:
@@ -131,26 +179,35 @@ def _explain(layout: Layout, summary: pd.DataFrame) -> str:
     if layout.seeds:
         seeds = sorted(int(s) for s in summary[SEED].dropna().unique())
         what = (
-            f"the epochs its runs took, mean ± sd over its seeds ({', '.join(map(str, seeds))}); "
+            f"the epochs its runs took to converge, mean ± sd over its seeds ({', '.join(map(str, seeds))}); "
             "nothing but the seed differs between a cell's runs"
         )
     else:
-        what = "the epochs its one run took"
+        what = "the epochs its one run took to converge"
     return (
-        f"Each cell is one {axes} setting{panels}: {what}. `share converged` is the part of a "
-        "cell's runs that converged. heatmap_epochs.png colours the mean epochs: light cells "
-        "converged in few epochs, dark ones took many; a hatched cell holds a run that did not "
-        "converge (max_epochs, a cycle, or diverged), counted with the epochs it ran."
+        f"Each cell is one {axes} setting{panels}: {what}. A run that did not converge (max_epochs, "
+        "a cycle, or diverged) never counts as fast: a cell shows `(2 of 3)` when only 2 of its 3 "
+        f"runs converged, its mean theirs, and `{pivots.NEVER}` when none did. `share converged` is "
+        "the part of a cell's runs that converged. heatmap_epochs.png colours the cells whose every "
+        "run converged: light cells in few epochs, dark ones in many; the others are grey and hatched."
     )
 
 
-def _note(title: str, out: Review, explained: str, tables: str) -> str:
+def _headline(out: Review) -> str:
+    """`12 of 12 runs finished; 8 converged (67%), in 3.25 epochs on average.`"""
     m = out.metrics
     runs, done = int(m["runs"]), int(m["finished"])
+    learned = f", in {m['epochs_mean']:.2f} epochs on average" if "epochs_mean" in m else ""
+    share = m["share_converged"]
+    return f"{done} of {count(runs, 'run')} finished; {round(share * done)} converged ({share:.0%}){learned}."
+
+
+def _note(title: str, out: Review, explained: str, tables: str) -> str:
     head = (
-        f"**{title}**: {done} of {count(runs, 'run')} finished, "
-        f"{m['share_converged']:.0%} of them converged, {m['epochs_mean']:.2f} epochs on average. "
-        f"Best: {out.best}." + (f" {out.importance}" if out.importance else "")
+        f"**{title}**: {_headline(out)} "
+        + (f"{out.answer} " if out.answer else "")
+        + f"Best: {out.best}."
+        + (f" {out.importance}" if out.importance else "")
     )
     note = f"{head}\n\n{explained}\n\n{tables}"
     if len(note) > NOTE_LIMIT:

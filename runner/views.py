@@ -19,9 +19,10 @@ with MLflow's side panels open):
 - the charts: the run list hidden, cards tall and two a row (one when a legend holds more than
   four names), so that every line's name shows whole in its legend. A grid with a numeric axis
   draws the pivot itself: epochs against that axis, one line per value of the others, each point
-  a cell's mean over seeds; one without (sweep=textbook) groups by what varied beside the rows'
-  axis (rule, activation), its section's title naming what each bar averages over. A search
-  draws each trial against each searched value.
+  a cell's exact mean over its seeds that converged (the metric `epochs_to_converge`, which no
+  other run logs; the UI's line smoothing off); one without (sweep=textbook) groups by what
+  varied beside the rows' axis (rule, activation), its section's title naming what each bar
+  averages over. A search draws each trial against each searched value.
 Runs are sorted by name, never by start time: sorted by start time, the UI also fetches the
 runs' parent and counts it among the sweep's (49 runs for 48, and an "Unassigned" group in
 every chart). MLflow's image cards show runs, not groups, so only an ungrouped view (a search)
@@ -36,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from runner.axes import SEED, Axis, Layout
-from runner.names import EPOCH_IMAGES_KEY, RESULT_METRICS, STOP_REASON
+from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, RESULT_METRICS, STOP_REASON
 from runner.tracking.names import PARENT_TAG, RUN_NAME_TAG
 from runner.tracking.param_text import param_text
 
@@ -217,12 +218,14 @@ def _charts(
         charts.append(
             _card(
                 "LINE",
-                metricKey="epochs",
-                selectedMetricKeys=["epochs"],
+                metricKey=EPOCHS_TO_CONVERGE,
+                selectedMetricKeys=[EPOCHS_TO_CONVERGE],
                 xAxisKey="metric",
                 selectedXAxisMetricKey=X_METRIC,
                 displayPoints=True,
                 useGlobalXaxisKey=False,
+                lineSmoothness=0,  # each point a cell's exact mean: the UI's default smooths it
+                useGlobalLineSmoothing=False,
                 runsCountToCompare=count,
             )
         )
@@ -235,11 +238,11 @@ def _charts(
                     _card(
                         "SCATTER",
                         xaxis={"key": key, "type": "PARAM"},
-                        yaxis={"key": "epochs", "type": "METRIC"},
+                        yaxis={"key": EPOCHS_TO_CONVERGE, "type": "METRIC"},
                         runsCountToCompare=count,
                     )
                 )
-    charts.append(_card("BAR", metricKey="epochs", runsCountToCompare=count))
+    charts.append(_card("BAR", metricKey=EPOCHS_TO_CONVERGE, runsCountToCompare=count))
     charts.append(
         _card(
             "LINE",
@@ -247,6 +250,8 @@ def _charts(
             selectedMetricKeys=["errors"],
             xAxisKey="step",
             useGlobalXaxisKey=False,
+            lineSmoothness=0,
+            useGlobalLineSmoothing=False,
             runsCountToCompare=count,
         )
     )

@@ -51,7 +51,9 @@ def test_an_interrupted_sweep_keeps_what_finished_and_leaves_nothing_running(tmp
     sweep.send_signal(signum)
     sent = time.monotonic()
     _, err = sweep.communicate(timeout=30)
-    assert time.monotonic() - sent < 25, "the sweep did not stop promptly"  # about 2 s measured, ten times that
+    assert time.monotonic() - sent < 25, (
+        "the sweep did not stop promptly"
+    )  # about 2 s measured, ten times that
     assert sweep.returncode != 0
     assert "Traceback" not in err and "Interrupted" in err
 

@@ -83,7 +83,10 @@ def test_a_sweeps_jobs_log_no_epoch_images_unless_asked(swept):
 def test_children_compare_side_by_side(swept):
     *_, children = swept
     assert len({frozenset(r.data.params) for r in children}) == 1
-    assert len({frozenset(r.data.metrics) for r in children}) == 1
+    # the same metrics, but for the one only a run that converged logs (MLflow's charts average it)
+    assert len({frozenset(r.data.metrics) - {"epochs_to_converge"} for r in children}) == 1
+    for run in children:
+        assert ("epochs_to_converge" in run.data.metrics) == (run.data.metrics["converged"] == 1)
     assert [r.data.params["lr"] for r in children] == ["0.5"] * 2 + ["1.0"] * 2 + ["0.5"] * 2 + ["1.0"] * 2
     assert [r.data.metrics["lr"] for r in children] == [0.5] * 2 + [1.0] * 2 + [0.5] * 2 + [1.0] * 2
     for child in children:
@@ -135,23 +138,27 @@ def eta_squared(values: list[float], labels: list[str]) -> float:
 
 
 def test_the_parent_metrics_sum_the_sweep_up(swept):
+    """xor never converges: its runs' epochs (stopped by a cycle, as few as 2) count in no mean,
+    no best cell and no importance; only or's runs say how fast a setting learns."""
     *_, parent, children = swept
-    epochs = [c.data.metrics["epochs"] for c in children]
+    learned = [c for c in children if c.data.metrics["converged"] == 1]
+    assert {c.data.params["gate"] for c in learned} == {"or"} and len(learned) == 4
+    epochs = [c.data.metrics["epochs"] for c in learned]
     or_cells = [sum(epochs[i : i + 2]) / 2 for i in (0, 2)]
     importance = {
-        f"importance.{axis}": eta_squared(epochs, [c.data.params[axis] for c in children])
+        f"importance.{axis}": eta_squared(epochs, [c.data.params[axis] for c in learned])
         for axis in ("gate", "lr")
     }
-    assert importance["importance.gate"] > 0.5 > importance["importance.lr"]  # xor never converges
+    assert importance["importance.gate"] == 0  # among the runs that converged, all or
     assert parent.data.metrics == pytest.approx(
         {
             "runs": 8,
             "missing": 0,  # jobs planned with no run in the store
             "finished": 8,
             "share_converged": 0.5,
-            "epochs_mean": sum(epochs) / 8,
+            "epochs_mean": sum(epochs) / 4,
             "epochs_max": max(epochs),
-            "best_cell_epochs": min(or_cells),  # xor never converges: only or's cells count
+            "best_cell_epochs": min(or_cells),
             **importance,  # which setting mattered: every axis but the seed
         }
     )
@@ -162,16 +169,18 @@ def test_the_parent_metrics_sum_the_sweep_up(swept):
 def test_the_parent_description_is_the_pivot_in_words(swept):
     *_, parent, children = swept
     note = parent.data.tags["mlflow.note.content"]
-    assert note.startswith(f"**{parent.info.run_name}**: 8 of 8 runs finished, 50% of them converged")
-    gate, lr = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("gate", "lr"))
-    said = f"gate explains {gate} % of the spread of epochs, lr {lr} % (each on its own, η²)."
+    assert note.startswith(f"**{parent.info.run_name}**: 8 of 8 runs finished; 4 converged (50%), in ")
+    lr, gate = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("lr", "gate"))
+    said = f"lr explains {lr} % of the spread of epochs among the runs that converged, gate {gate} %"
     assert said in note.split("\n")[0]
+    assert "xor never converges." in note.split("\n")[0]
     assert (
-        "Each cell is one gate × lr setting: the epochs its runs took, mean ± sd over its seeds (0, 1)"
-        in note
+        "Each cell is one gate × lr setting: the epochs its runs took to converge, mean ± sd over its "
+        "seeds (0, 1)" in note
     )
-    assert "heatmap_epochs.png colours the mean epochs" in note
-    assert "## epochs (mean ± sd over seeds)" in note and "## share converged" in note
+    assert "heatmap_epochs.png colours the cells whose every run converged" in note
+    assert "## epochs (mean ± sd over the seeds that converged)" in note and "## share converged" in note
+    assert "| xor    | never converged | never converged |" in note
     assert "| gate   |   lr=0.5 |   lr=1 |" in note  # share converged, columns named with their axis
     assert "| xor    |        0 |      0 |" in note
 
@@ -187,6 +196,7 @@ def test_the_parent_files(swept):
         "pivot_epochs.csv",
         "pivot_share_converged.csv",
         "pivot_runs_per_cell.csv",
+        "sweep.html",  # its page: tests/test_pages.py
     }
     assert (
         download(client, parent.info.run_id, "heatmap_epochs.png", folder).read_bytes()[:8]
@@ -241,7 +251,12 @@ def test_the_sweep_saves_its_views_for_the_mlflow_ui(swept):
     assert table["groupsExpanded"] == {cell: True for cell in cells}
     assert charts["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "gate"}]
     line = charts["compareRunCharts"][0]
-    assert (line["type"], line["metricKey"], line["selectedXAxisMetricKey"]) == ("LINE", "epochs", "lr")
+    assert (line["type"], line["metricKey"], line["selectedXAxisMetricKey"]) == (
+        "LINE",
+        "epochs_to_converge",
+        "lr",
+    )
+    assert (line["lineSmoothness"], line["useGlobalLineSmoothing"]) == (0, False)  # each point a cell's mean
 
 
 def test_the_console_shows_progress_then_the_answer_and_its_links(swept):
@@ -256,7 +271,10 @@ def test_the_console_shows_progress_then_the_answer_and_its_links(swept):
     assert f"{parent.info.run_name}, in outputs/multirun/" in out and ": 4 of 8 runs converged" in out
     experiment, run_id = parent.info.experiment_id, parent.info.run_id
     base = f"http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning"
-    assert f"  the sweep:  {base}&viewStateShareKey={run_id}\n" in out
+    page = f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{run_id}/artifacts/sweep.html"
+    assert f"  the sweep:  {page}?workflowType=machine_learning\n" in out
+    assert f"  its runs:   {base}&viewStateShareKey={run_id}\n" in out
+    assert "\nlr=1 is fastest for every gate that converges; xor never converges.\n" in out
     assert f"  its charts: {base}&viewStateShareKey={run_id}-charts&compareRunsMode=CHART\n" in out
     logs = sorted((folder / "outputs" / "multirun").glob("*/*/*/runner.log"))
     assert len(logs) == 8 and all("Epoch 1" in p.read_text() for p in logs)
@@ -275,8 +293,9 @@ def test_the_report_reads_the_sweep_back(swept, capsys, tmp_path):
         "runs per cell\nlr    lr=0.5  lr=1\ngate              \nor         2     2\nxor        2     2\n"
         in printed
     )
-    gate, lr = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("gate", "lr"))
-    assert f"\ngate explains {gate} % of the spread of epochs, lr {lr} % (each on its own, η²).\n" in printed
+    lr, gate = (round(100 * parent.data.metrics[f"importance.{axis}"]) for axis in ("lr", "gate"))
+    said = f"lr explains {lr} % of the spread of epochs among the runs that converged, gate {gate} %"
+    assert f"\n{said} (each on its own, η²).\n" in printed
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [  # as the parent names them
         "pivot_epochs.csv",
         "pivot_runs_per_cell.csv",
@@ -336,7 +355,7 @@ def test_pivot_cells_hold_runs_that_differ_by_seed_alone(
     assert set(counts[pd.notna(counts)].astype(int)) == {seeds_per_cell}
     assert pd.notna(counts).sum() == len(cells)
     note = parent.data.tags["mlflow.note.content"]
-    title = "epochs (mean ± sd over seeds)" if seeds_per_cell > 1 else "epochs"
+    title = "epochs (mean ± sd over the seeds that converged)" if seeds_per_cell > 1 else "epochs"
     assert f"## {title}\n" in note
     assert note.count("### ") == (0 if panels == 1 else 3 * panels)  # a table per panel, for each of 3 tables
 

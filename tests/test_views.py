@@ -115,7 +115,11 @@ def test_the_textbook_sweep_charts_each_rule_and_activation_averaged_over_the_ga
     assert len(charts["groupsExpanded"]) == 4
     assert charts["compareRunSections"][0]["name"] == "The sweep's answer (mean over gate)"
     kinds = [(c["type"], c.get("metricKey")) for c in charts["compareRunCharts"]]
-    assert kinds == [("BAR", "epochs"), ("LINE", "errors"), ("BAR", "converged")]  # no empty scatter
+    assert kinds == [
+        ("BAR", "epochs_to_converge"),
+        ("LINE", "errors"),
+        ("BAR", "converged"),
+    ]  # no empty scatter
 
 
 def test_a_sweep_of_seeds_alone_is_one_open_group():
@@ -174,10 +178,16 @@ def test_which_setting_mattered_is_the_between_group_share_of_the_variance():
     )
     shares = pivots.importance(summary, ["gate", "lr"])
     assert shares == pytest.approx({"lr": 0.8, "gate": 0.2}) and list(shares) == ["lr", "gate"]
-    said = "lr explains 80 % of the spread of epochs, gate 20 % (each on its own, η²)."
+    said = (
+        "lr explains 80 % of the spread of epochs among the runs that converged, "
+        "gate 20 % (each on its own, η²)."
+    )
     assert pivots.importance_sentence(shares) == said
     assert pivots.importance(summary.assign(epochs=3), ["gate", "lr"]) == {}  # no spread to explain
     # a FAILED run is left out: epochs 2, 4 (lr=1) and 8 (lr=0.5), mean 14/3, total 168/9,
     # between 2·(3 − 14/3)² + (8 − 14/3)² = 150/9
     failed = summary.assign(status=["FINISHED", "FINISHED", "FAILED", "FINISHED"])
     assert pivots.importance(failed, ["lr"]) == pytest.approx({"lr": 150 / 168})
+    # and so is a run that did not converge, whatever its epochs: the same numbers
+    stopped = summary.assign(converged=[1, 1, 0, 1], epochs=[2, 4, 1, 8])
+    assert pivots.importance(stopped, ["lr"]) == pytest.approx({"lr": 150 / 168})

@@ -33,6 +33,12 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{runs_url(tracking_uri, experiment_id)}/{run_id}?{TRAINING_VIEW}"
 
 
+def artifact_url(tracking_uri: str, experiment_id: str, run_id: str, path: str) -> str:
+    """A run's artifact opened in the UI's Artifacts tab: an HTML page is shown there, its
+    script running."""
+    return f"{runs_url(tracking_uri, experiment_id)}/{run_id}/artifacts/{path}?{TRAINING_VIEW}"
+
+
 def view_url(tracking_uri: str, experiment_id: str, share_key: str, charts: bool = False) -> str:
     """The experiment's runs page opened on a saved view (runner/views.py)."""
     mode = "&compareRunsMode=CHART" if charts else ""
