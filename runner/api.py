@@ -145,8 +145,9 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
             files.append(pictures)
+        page = run.run_page(cfg, in_sweep=False)
         made = record.training_record(
-            cfg, trained, training.name, {}, folder, training.gate_source, files, images
+            cfg, trained, training.name, {}, folder, training.gate_source, files, images, page
         )
         return writer.write(store, experiment, made)
 

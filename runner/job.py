@@ -42,6 +42,11 @@ class JobContext:
     gate_source: Path  # the gate's config file (run.gate_source)
     plan: plan.Plan | None  # the sweep's plan, None outside a sweep (or a sweep with none found)
 
+    def run_name(self, cfg: DictConfig) -> str:
+        """The job's run name (runner/run.py): in a sweep, its values of the keys the sweep varies."""
+        varying = self.plan.axes if self.plan is not None else None
+        return run.name(cfg, self.task, varying)
+
     @classmethod
     def of(cls, hydra: DictConfig) -> JobContext:
         in_sweep = hydra.mode == RunMode.MULTIRUN
@@ -84,7 +89,7 @@ def job(cfg: DictConfig) -> float:
     if fingerprint is not None and place.plan is not None:
         kept = place.plan.done_before(fingerprint)
         if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
-            _progress_of_kept(place, f"{run.name(cfg, place.task)}: done before, its run {kept} kept", kept)
+            _progress_of_kept(place, f"{place.run_name(cfg)}: done before, its run {kept} kept", kept)
             return 0.0  # what a grid sweeper ignores; a search cannot resume
     helping = helper.INLINE if in_sweep else helper.start()  # a single run's other core
     try:
@@ -111,13 +116,13 @@ def _train_and_record(
         full = out_of_space(err)
         if full:  # every later job would fail the same way: stop the sweep here, in one line
             raise OutOfSpace(
-                f"Out of space while logging {run.name(cfg, place.task)}: {full}; free some, "
+                f"Out of space while logging {place.run_name(cfg)}: {full}; free some, "
                 "then run the same command again (a sweep with resume=latest)"
             ) from None
         if place.in_sweep:
             first = first_line(err)
             outcome = console.outcome(trained.result)
-            _progress(place, f"{run.name(cfg, place.task)}: {outcome}; NOT LOGGED ({first})", unlogged=True)
+            _progress(place, f"{place.run_name(cfg)}: {outcome}; NOT LOGGED ({first})", unlogged=True)
         raise
     signals.raise_if_received()
     return trained.objective
@@ -160,21 +165,24 @@ def _record(
         drawn = helping.submit(_draw, *args, activation.theta or 0.0, stepped)
 
     from runner import record  # mlflow is imported once the config is known to be good
+    from runner.pages import run_page
     from runner.tracking import ui, writer
 
     store, experiment, tags = _destination(cfg, place, fingerprint)
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
     pictures, images = drawn.result() if drawn is not None else (None, [])
     files = [path for path in (place.saved_config, pictures) if path is not None]
-    name = run.name(cfg, place.task)
+    name = place.run_name(cfg)
     line = f"{name}: {console.outcome(trained.result)}"
     tags = {**tags, **_line_in_store(place, line)}
-    made = record.training_record(cfg, trained, name, tags, out_dir, place.gate_source, files, images)
+    page = run.run_page(cfg, place.in_sweep)
+    made = record.training_record(cfg, trained, name, tags, out_dir, place.gate_source, files, images, page)
     run_id = writer.write(store, experiment, made)
     if place.in_sweep:
         _progress(place, line)
     else:
-        for line in ui.where_to_look(store.uri, cfg.mlflow.tracking_uri, experiment, run_id):
+        shown = run_page.FILE if page else None
+        for line in ui.where_to_look(store.uri, cfg.mlflow.tracking_uri, experiment, run_id, shown):
             log.info(line)
 
 
@@ -191,7 +199,7 @@ def _record_failure(cfg: DictConfig, place: JobContext, error: Exception, finger
     from runner.tracking import writer
 
     try:
-        name = run.name(cfg, place.task)
+        name = place.run_name(cfg)
     except Exception:  # the config may be too broken to name the run after it
         name = " ".join(place.task) or "job"
     line = f"{name}: failed: {error}"

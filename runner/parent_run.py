@@ -126,7 +126,7 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
             overrides,
         )
         own(opened)
-    plan.Plan(store.uri, name, run_id, done).write(sweep_dir)
+    plan.Plan(store.uri, name, run_id, done, axes=[a.key for a in axes]).write(sweep_dir)
     return opened
 
 

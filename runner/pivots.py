@@ -210,10 +210,14 @@ def answer(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> str:
             best.setdefault(key, []).append(name)
     rows = layout.rows or "row"
     said = []
+
+    def fastest(key: str) -> str:
+        return f"{key} tie as fastest" if " and " in key else f"{key} is fastest"
+
     if len(best) == 1 and not partly:
-        said.append(f"{next(iter(best))} is fastest for every {rows}{' that converges' if never else ''}")
+        said.append(f"{fastest(next(iter(best)))} for every {rows}{' that converges' if never else ''}")
     else:
-        said += [f"{key} is fastest for {', '.join(names)}" for key, names in best.items()]
+        said += [f"{fastest(key)} for {', '.join(names)}" for key, names in best.items()]
     if partly:
         said.append(f"{', '.join(partly)}: no {layout.columns} where every run converged")
     if never:

@@ -41,6 +41,7 @@ class Plan:
     run_id: str  # the parent run's
     done: dict[str, str] = field(default_factory=dict)  # a resumed sweep's FINISHED runs by fingerprint
     shared_folder: bool = True  # False: found in the store; `done` is then asked of the store
+    axes: list[str] | None = None  # the keys the sweep varies; None when unknown (found in the store)
 
     def parent_in(self, tracking_uri: str, experiment_name: str) -> str | None:
         """The parent run's id, if the job logs to the sweep's store and experiment."""

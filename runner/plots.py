@@ -287,7 +287,7 @@ def heatmap(
     down = -(-len(panels) // across)
     fig = Figure(figsize=(across * (1.2 + 1.3 * cols) + 1.2, down * (1.0 + 0.6 * rows) + 0.8), dpi=DPI)
     coloured = [p[1].where(p[3] == 1) for p in panels]
-    values = pd.concat([c.stack() for c in coloured])
+    values = pd.concat([c.stack() for c in coloured]).dropna()
     low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
     axes = fig.subplots(down, across, squeeze=False)
     for ax in axes.flat[len(panels) :]:

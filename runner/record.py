@@ -42,12 +42,19 @@ def training_record(
     gate_source: Path,
     files: Sequence[Path] = (),
     epoch_images: Sequence[tuple[int, Image]] = (),
+    page: bool = False,
 ) -> RunRecord:
     """The run as it is logged: its config's values (runner/run.py's params) with how training
     ended, its metrics, `tags` with trace.json shown as a table, its tables written in `folder`
     and then `files`, its gate from its config file `gate_source`, and its decision line after
-    each epoch as images stepped by epoch."""
+    each epoch as images stepped by epoch; with `page`, its page (runner/pages/run_page.py) first."""
     stop = run.result.stop_reason
+    if page:
+        from runner.pages import run_page
+
+        path = folder / run_page.FILE
+        path.write_text(run_page.page(run, name), encoding="utf-8")
+        files = [path, *files]
     return RunRecord(
         name=name,
         params={**run_params(cfg, run), STOP_REASON: stop},

@@ -160,7 +160,7 @@ def _best_cell(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> tuple
     mean, and True; failing that, the same among cells where some converged, and False; None when
     no run converged. A cell with a run that did not converge is never the fastest of cells that
     always did."""
-    cells = mean.stack().rename("epochs").to_frame()  # stack drops the cells none of whose runs converged
+    cells = mean.stack().dropna().rename("epochs").to_frame()  # not the cells none of whose runs converged
     if cells.empty:
         return None
     cells["share"] = share.reindex_like(mean).stack()

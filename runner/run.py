@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,10 +103,25 @@ def epoch_images(cfg: DictConfig, in_sweep: bool) -> bool:
     return bool(cfg.plots and wanted)
 
 
-def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
+# Keys the name says in its own words, and keys that change how a run is shown or where it goes,
+# not what it is: a run's name never spells them as `key=value`
+NAMED_IN_WORDS = {"gate", "gate.n_inputs", "rule", "activation", "activation.theta", "order", "lr", "seed"}
+NOT_WHAT_IT_IS = {"plots", "epoch_images", "run_page", "max_trace_rows", "resume", "sweep"}
+
+
+def run_page(cfg: DictConfig, in_sweep: bool) -> bool:
+    """Whether to write the run's page (run.html): as `run_page` says, or when it is null, for a
+    single run and not for a sweep's jobs."""
+    return bool(cfg.run_page if cfg.run_page is not None else not in_sweep)
+
+
+def name(cfg: DictConfig, overrides: Sequence[str], varying: Collection[str] | None = None) -> str:
     """What the run is, in a few words: its gate, lr and seed, whichever of the gate's width, the
     rule and the activation its overrides (`hydra.overrides.task`) set, and a shuffled order;
-    what comes from conf/ as it is goes unsaid."""
+    then every other value the overrides set, as typed (`init.weights=[0,0]`), so that two runs
+    that differ in a value the user set never share a name: in a sweep, only those of the keys it
+    varies (`varying`), as a value all its runs share tells none apart. What comes from conf/ as
+    it is goes unsaid."""
     given = {o.lstrip("+~").split("=", 1)[0] for o in overrides}
     gate, rule, activation = cfg.gate, cfg.rule, cfg.activation
     words = [gate.name]
@@ -119,7 +134,14 @@ def name(cfg: DictConfig, overrides: Sequence[str]) -> str:
         words.append(activation.name + theta)
     if cfg.order == "shuffle":
         words.append("shuffled")
-    return " ".join([*words, f"lr={number(cfg.lr)}", f"seed={cfg.seed}"])
+    words += [f"lr={number(cfg.lr)}", f"seed={cfg.seed}"]
+    for override in overrides:
+        key = override.lstrip("+~").split("=", 1)[0]
+        top = key.split(".", 1)[0]
+        said = key not in NAMED_IN_WORDS and key not in NOT_WHAT_IT_IS and top not in NOT_PARAMS
+        if said and (varying is None or key in varying):
+            words.append("".join(override.lstrip("+").split()))
+    return " ".join(words)
 
 
 def params(cfg: DictConfig, run: TrainedRun) -> dict[str, Any]:

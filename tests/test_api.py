@@ -18,7 +18,7 @@ def test_a_run_from_python_prints_the_readmes_trace():
     overrides, shown = example()
     training = api.train(*overrides)
     assert training.text() == shown.split("\nMLflow UI:")[0]
-    assert training.name == "or lr=1 seed=0" and training.run_id is None
+    assert training.name == "or lr=1 seed=0 init.weights=[0,0] init.bias=0" and training.run_id is None
     assert training.trace[["epoch", "W1", "W2", "b"]].iloc[-1].tolist() == [2, 1, 1, 1]
     assert training.result.converged and training.result.epochs == 2
 
@@ -44,7 +44,7 @@ def test_a_run_logged_from_python_is_the_command_lines_run(tmp_path, new_store, 
     experiment = client.get_experiment_by_name("perceptron").experiment_id
     ours, theirs = client.search_runs([experiment], order_by=["attributes.start_time ASC"])
     assert ours.info.run_id == logged.run_id and ours.info.status == "FINISHED"
-    assert ours.info.run_name == theirs.info.run_name == "or lr=1 seed=0"
+    assert ours.info.run_name == theirs.info.run_name == "or lr=1 seed=0 init.weights=[0,0] init.bias=0"
     assert ours.data.params == theirs.data.params
     assert ours.data.metrics == theirs.data.metrics
     assert ours.inputs.dataset_inputs[0].dataset.digest == theirs.inputs.dataset_inputs[0].dataset.digest

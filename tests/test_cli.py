@@ -61,9 +61,11 @@ def test_single_run_console_shows_the_tutorial(or_run):
         in out
     )
     assert "mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db" in out
-    experiment = run.info.experiment_id
-    assert f"/#/experiments/{experiment}/runs/{run.info.run_id}?workflowType=machine_learning" in out
-    assert f"/#/experiments/{experiment}/runs?workflowType=machine_learning" in out
+    experiment, run_id = run.info.experiment_id, run.info.run_id
+    base = f"http://127.0.0.1:5000/#/experiments/{experiment}/runs"
+    assert f"\n  this run:  {base}/{run_id}/artifacts/run.html?workflowType=machine_learning\n" in out
+    assert f"\n  its run:   {base}/{run_id}?workflowType=machine_learning\n" in out
+    assert f"\n  all runs:  {base}?workflowType=machine_learning" in out
     (log_file,) = (folder / "outputs" / "runs").glob("*/*/runner.log")
     assert "Converged after 2 epochs with 3 updates" in log_file.read_text()
     assert header in log_file.read_text()
@@ -116,7 +118,7 @@ def test_single_run_artifacts_status_and_name(or_run):
     folder, _, client, run = or_run
     run_id = run.info.run_id
     assert run.info.status == "FINISHED"
-    assert run.info.run_name == "or lr=1 seed=0"
+    assert run.info.run_name == "or lr=1 seed=0 init.weights=[0,0] init.bias=0"  # not the random start's name
     expected = perceptron.train(
         [[-1, -1], [-1, 1], [1, -1], [1, 1]], [-1, 1, 1, 1], [0, 0], 0, perceptron.Setup(1, 100)
     ).trace
@@ -131,8 +133,11 @@ def test_single_run_artifacts_status_and_name(or_run):
     assert names == {"hydra/config.yaml", "hydra/overrides.yaml", "hydra/hydra.yaml"}
     overrides = Path(client.download_artifacts(run_id, "hydra/overrides.yaml", str(downloads)))
     assert "init.weights=[0,0]" in overrides.read_text()
-    # artifacts stay under outputs/, beside the store
+    # artifacts stay under outputs/, beside the store; its page too, and in the run's folder
     assert (folder / "outputs" / "mlartifacts" / run_id / "artifacts" / "trace.csv").is_file()
+    logged = folder / "outputs" / "mlartifacts" / run_id / "artifacts" / "run.html"
+    (written,) = (folder / "outputs" / "runs").glob("*/*/run.html")
+    assert logged.read_text() == written.read_text() and "Converged after 2 epochs" in written.read_text()
     assert {p.name for p in folder.iterdir()} - {"downloads"} == {"outputs"}
 
 
@@ -221,7 +226,7 @@ def test_own_gate_file_override_beats_the_environment_and_long_values_become_an_
     assert status == 0, said
     assert not (tmp_path / "env.db").exists()
     (run,) = all_runs(store(tmp_path, "chosen.db"))
-    assert run.info.run_name == "big_or lr=1 seed=0"
+    assert run.info.run_name == "big_or lr=1 seed=0 max_epochs=1"  # every value set that tells it apart
     assert "gate.inputs" not in run.data.params
     assert run.data.params["gate.targets"] == " ".join(map(str, targets))
     path = store(tmp_path, "chosen.db").download_artifacts(
@@ -348,7 +353,10 @@ def test_fausett_example_from_the_command_line(tmp_path, new_store, monkeypatch)
     assert status == 0, said
     assert "Converged after 10 epochs with 22 updates: final W = (2, 3), b = -4" in said
     (run,) = all_runs(store(tmp_path))
-    assert run.info.run_name == "custom band θ=0.2 lr=1 seed=0"
+    assert run.info.run_name == (
+        "custom band θ=0.2 lr=1 seed=0 gate.inputs=[[1,1],[1,0],[0,1],[0,0]] gate.targets=[1,-1,-1,-1] "
+        "init.weights=[0,0] init.bias=0"
+    )  # every value set on the command line: no other run shares its name
     p, m = run.data.params, run.data.metrics
     assert (p["gate"], p["activation"], p["activation.theta"], p["stop_reason"]) == (
         "custom",

@@ -76,6 +76,15 @@ def test_the_sweeps_review_ranks_only_the_cells_whose_every_run_converged(tmp_pa
     assert out.note.startswith("**a sweep**: 18 of 18 runs finished; 11 converged (61%), in 2.73 epochs")
 
 
+def test_a_sweep_where_no_run_converged_says_so(tmp_path):
+    """Every mean is empty: no best cell, no importance, no colour; the page still answers."""
+    stopped = summary().assign(converged=0)
+    out = review(stopped, [GATE, LR, SEED], SHAPE, False, "a sweep", tmp_path, COMMANDS)
+    assert out.best == "none: no run converged" and "best_cell_epochs" not in out.metrics
+    assert out.answer == "or, xor, and never converge." and out.importance == ""
+    assert "background" not in (tmp_path / "sweep.html").read_text().split("<table")[1]
+
+
 class Page(HTMLParser):
     """The page's tables (their cells' text), the text outside them, and every address it names."""
 
@@ -152,3 +161,93 @@ def test_every_value_from_a_user_is_escaped(tmp_path):
     assert evil in [row[0] for row in page.tables[0]]  # shown as those characters
     assert '"and"&' in [row[0] for row in page.tables[0]]
     assert all(a.startswith("data:") for a in page.addresses)
+
+
+def trained(*overrides: str):
+    from runner import api
+
+    return api.train(*overrides).trained
+
+
+def test_the_run_page_tells_each_update_in_the_textbooks_words():
+    """The README's OR run from zero: epoch 1 as the textbook works it, row by row."""
+    from runner.pages import run_page
+
+    markup = run_page.page(trained("gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0"), "or from zero")
+    sentences = re.findall(r"<li>(.*?)</li>", markup)
+    assert sentences[:4] == [
+        "x = (-1, -1), T = -1: yin = 0, so Y = 1. Y ≠ T, an error: ΔW = α·T·x = 1·(-1)·(-1, -1) = (1, 1), "
+        "Δb = α·T = -1, so W = (1, 1), b = -1.",
+        "x = (-1, 1), T = 1: yin = -1, so Y = -1. Y ≠ T, an error: ΔW = α·T·x = 1·1·(-1, 1) = (-1, 1), "
+        "Δb = α·T = 1, so W = (0, 2), b = 0.",
+        "x = (1, -1), T = 1: yin = -2, so Y = -1. Y ≠ T, an error: ΔW = α·T·x = 1·1·(1, -1) = (1, -1), "
+        "Δb = α·T = 1, so W = (1, 1), b = 1.",
+        "x = (1, 1), T = 1: yin = 3, so Y = 1. Y = T: right, no update.",
+    ]
+    assert len(sentences) == 8  # 2 epochs of 4 patterns
+    page = Page(markup)
+    steps = re.findall(r'<section class="step" data-title="([^"]*)"', markup)
+    assert steps == ["the initial weights", "epoch 1 of 2", "epoch 2 of 2"]
+    assert 'type="range" min="0" max="2"' in markup
+    assert markup.count("<svg") == 3 and 'width="480"' in markup  # a picture a step, 480 px wide
+    assert "Converged after 2 epochs with 3 updates: final W = (1, 1), b = 1" in "".join(page.text)
+
+
+def test_the_run_page_says_why_no_line_separates_xor_and_shows_its_cycle():
+    from runner.pages import run_page
+
+    markup = run_page.page(trained("gate=xor", "lr=1", "init.weights=[0,0]", "init.bias=0"), "xor")
+    said = " ".join(Page(markup).text)
+    assert (
+        "No straight line puts (-1, 1) and (1, -1) (T = 1) on one side and (-1, -1) and (1, 1) (T = -1) "
+        "on the other, so no weights classify every pattern." in said
+    )
+    assert "The weights came back to where they were 1 epoch before" in said
+    # a table of 3 points in a row: the smallest conflict is those 3, not the whole table
+    three = trained("gate=custom", "gate.inputs=[[0],[1],[2],[3]]", "gate.targets=[1,-1,1,1]", "plots=false")
+    assert "No straight line puts (0), (2) and (3)" not in run_page.page(three, "three")
+    assert "No straight line puts (0) and (2) (T = 1) on one side and (1) (T = -1)" in run_page.page(
+        three, "3"
+    )
+
+
+def test_the_printed_run_page_is_a_worksheet_then_its_answer_key():
+    from runner.pages import run_page
+
+    markup = run_page.page(trained("gate=or", "lr=1", "init.weights=[0,0]", "init.bias=0"), "or")
+    worksheet = markup[markup.index('<div class="worksheet">') :]
+    page = Page(worksheet)
+    blank, key = page.tables[-2], page.tables[-1]
+    assert (
+        blank[0]
+        == key[0]
+        == ["epoch", "X1", "X2", "T", "yin", "Y", "W1", "W2", "b", "delW1", "delW2", "delb"]
+    )
+    assert blank[1] == [
+        "1",
+        "-1",
+        "-1",
+        "-1",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]  # the pattern given, the rest to fill
+    assert key[1] == ["1", "-1", "-1", "-1", "0", "1", "1", "1", "-1", "1", "1", "-1"]
+    assert worksheet.index("Fill in the trace") < worksheet.index('class="pagebreak">Answer key')
+    assert "@media print" in markup and ".lesson { display: none; }" in markup
+
+
+def test_the_run_page_escapes_its_name_and_loads_nothing(tmp_path):
+    from runner.pages import run_page
+
+    evil = "<img src=x onerror=alert(1)>"
+    markup = run_page.page(trained("gate=or", "lr=1"), evil)
+    assert evil not in markup
+    page = Page(markup)
+    assert evil in page.text and not page.addresses  # SVG drawn inline: no address at all
+    assert "<script src" not in markup

@@ -28,7 +28,7 @@ def test_the_first_example_prints_what_the_readme_shows(tmp_path):
     overrides, shown = example()
     proc = run_cli(*overrides, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    printed = re.sub(r"/runs/[0-9a-f]{32}\?", "/runs/<run id>?", proc.stdout.rstrip("\n"))
+    printed = re.sub(r"/runs/[0-9a-f]{32}([?/])", r"/runs/<run id>\1", proc.stdout.rstrip("\n"))
     assert printed == shown
 
 

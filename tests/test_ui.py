@@ -157,9 +157,9 @@ def fully_in_view(page, locator) -> bool:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_the_sweep_link_opens_its_runs_results_and_stop_reason_in_view(ui, size):
+def test_the_runs_link_opens_its_runs_results_and_stop_reason_in_view(ui, size):
     folder, stdout, page, _ = ui
-    open_at(page, size, printed_link(stdout, "the sweep"))
+    open_at(page, size, printed_link(stdout, "its runs"))
     names = children(folder, stdout)
     assert len(names) == 48
     page.get_by_text(names[0], exact=True).first.wait_for(timeout=60_000)
@@ -188,8 +188,9 @@ def test_the_charts_link_names_every_gates_line_of_epochs_against_lr(ui, size):
     folder, stdout, page, _ = ui
     open_at(page, size, printed_link(stdout, "its charts"))
     page.get_by_text("The sweep's answer (mean over seed)").first.wait_for(timeout=60_000)
-    for legend in ("or (epochs)", "and (epochs)", "nand (epochs)", "xor (epochs)"):
-        # one line per gate, each point a cell's mean over the seeds; drawn once their histories load
+    for legend in ("or (epochs_to_converge)", "and (epochs_to_converge)", "nand (epochs_to_converge)"):
+        # one line per gate, each point the mean over a cell's seeds that converged (xor: none),
+        # drawn once their histories load
         entry = page.get_by_text(legend, exact=True).first
         entry.wait_for(timeout=60_000)
         assert fully_in_view(page, entry), legend
@@ -252,7 +253,7 @@ def test_the_sweeps_views_are_in_the_views_menu_by_name_and_open_from_it(ui):
 
 def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
     folder, stdout, page, _ = ui
-    page.goto(printed_link(stdout, "the sweep"))
+    page.goto(printed_link(stdout, "its runs"))
     page.get_by_text(children(folder, stdout)[-1], exact=True).first.wait_for(timeout=60_000)
     headers = [h.strip() for h in page.locator("[role=columnheader]").all_inner_texts()]
     assert "Dataset" in headers, headers
@@ -264,11 +265,11 @@ def test_the_runs_table_shows_each_runs_gate_as_its_dataset(ui):
     page.screenshot(path=str(folder / "sweep-datasets.png"))  # not one of the README's pictures
 
 
-def test_a_single_runs_page_steps_through_its_epochs(ui):
+def test_a_single_runs_mlflow_page_steps_through_its_epochs(ui):
     """The run's images, one per epoch, in an image chart with MLflow's step slider: the start
     (step 0) and the two epochs of the README's OR run."""
     folder, stdout, page, _ = ui
-    page.goto(printed_link(stdout, "this run"))
+    page.goto(printed_link(stdout, "its run"))
     page.get_by_role("tab", name="Model metrics").first.click(timeout=60_000)
     page.get_by_text("epochs", exact=True).first.wait_for(timeout=60_000)
     card = page.get_by_text("decision_line", exact=True).first
@@ -283,3 +284,85 @@ def test_a_single_runs_page_steps_through_its_epochs(ui):
     slider.wait_for(timeout=60_000)
     assert (slider.get_attribute("aria-valuemin"), slider.get_attribute("aria-valuemax")) == ("0", "2")
     page.screenshot(path=str(folder / "run-epochs.png"))  # not one of the README's pictures
+
+
+def page_frame(page):
+    """The frame MLflow shows an HTML artifact in (sandboxed: scripts on, no same origin)."""
+    frame = page.frame_locator("iframe").first
+    frame.locator("h1").first.wait_for(timeout=60_000)
+    return frame, page.locator("iframe").first
+
+
+def in_view(page, iframe, locator) -> bool:
+    """Whether the element inside the page's frame is drawn whole within the window and the frame:
+    no scroll needed to read it."""
+    box, outer = locator.bounding_box(), iframe.bounding_box()
+    size = page.viewport_size
+    inside = box["y"] >= outer["y"] - 1 and box["y"] + box["height"] <= outer["y"] + outer["height"] + 1
+    return inside and box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_sweep_link_opens_its_page_the_answer_and_every_pivot_row_in_view(ui, size):
+    folder, stdout, page, _ = ui
+    link = printed_link(stdout, "the sweep")
+    assert f"/runs/{parent_of(stdout)}/artifacts/sweep.html?" in link
+    open_at(page, size, link)
+    frame, iframe = page_frame(page)
+    answer = frame.locator("p.answer")
+    assert (
+        answer.inner_text()
+        == "lr=1 and lr=2 tie as fastest for every gate that converges; xor never converges."
+    )
+    assert in_view(page, iframe, answer)
+    rows = frame.locator("table").first.locator("tbody tr")
+    assert [r.locator("td").first.inner_text() for r in rows.all()] == ["or", "and", "nand", "xor"]
+    for row in rows.all():
+        assert in_view(page, iframe, row), row.inner_text()
+    xor = rows.nth(3).locator("td")
+    assert xor.nth(1).inner_text().startswith("never converged")
+    assert "background" not in (xor.nth(1).get_attribute("style") or "")  # never coloured as fast
+    screenshot(page, folder, f"sweep-page-{size[0]}.png")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_run_link_opens_its_page_stepped_by_the_arrow_keys(ui, size):
+    folder, stdout, page, _ = ui
+    open_at(page, size, printed_link(stdout, "this run"))
+    frame, iframe = page_frame(page)
+    shown = frame.locator("#shown")
+    assert shown.inner_text() == "the initial weights"
+    picture = frame.locator(".step.current svg")
+    assert picture.bounding_box()["width"] >= 400
+    frame.locator("h1").click()  # the frame takes the keys once clicked, as a person would
+    page.keyboard.press("ArrowRight")
+    assert shown.inner_text() == "epoch 1 of 2"
+    assert frame.locator(".step.current li").count() == 4  # a sentence per row of epoch 1
+    assert frame.locator(".step.current svg").get_attribute("aria-label") == "W = (1, 1), b = 1"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")  # past the last epoch: stays there
+    assert shown.inner_text() == "epoch 2 of 2"
+    page.keyboard.press("ArrowLeft")
+    assert shown.inner_text() == "epoch 1 of 2"
+    screenshot(page, folder, f"run-page-{size[0]}.png")
+
+
+def test_the_pages_as_files_ask_for_nothing_outside_themselves(ui):
+    """Opened from the run's folder with no server: every request a page makes is itself."""
+    folder, stdout, page, _ = ui
+    sweep = folder / "outputs" / "mlartifacts" / parent_of(stdout) / "artifacts" / "sweep.html"
+    (run,) = (folder / "outputs" / "runs").glob("*/*/run.html")
+    asked: list[str] = []
+
+    def ask(request) -> None:
+        asked.append(request.url)
+
+    page.on("request", ask)
+    try:
+        for path in (sweep, run):
+            page.goto(path.as_uri())
+            page.locator("h1").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(500)
+    finally:
+        page.remove_listener("request", ask)
+    assert {url for url in asked if not url.startswith("data:")} == {sweep.as_uri(), run.as_uri()}

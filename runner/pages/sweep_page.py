@@ -88,7 +88,7 @@ def _pivot_tables(mean: pd.DataFrame, share: pd.DataFrame, labels: pd.DataFrame,
     """A table per panel; a cell coloured by its mean only when every run in it converged (one
     scale for all panels, light for few epochs), the fastest such cell outlined."""
     whole = mean.where(share == 1)
-    values = whole.stack()
+    values = whole.stack().dropna()
     norm = (
         Normalize(float(values.min()), max(float(values.max()), float(values.min()) + 1e-9))
         if len(values)

@@ -45,3 +45,23 @@ def analyse(inputs: Sequence[Sequence[float]], targets: Sequence[float]) -> Sepa
     w = -r[:-1] / r[-1]
     margin = float((g @ w).min() / np.linalg.norm(w))
     return Separability(True, radius, margin, float((radius / margin) ** 2))
+
+
+def smallest_conflict(
+    inputs: Sequence[Sequence[float]], targets: Sequence[float], most: int = 12
+) -> tuple[int, ...]:
+    """The fewest patterns (their indices) that no line puts on their sides, for a table that is
+    not separable: XOR's four, or three points in a row with the middle one apart. Empty when the
+    table is separable, or has more than `most` patterns (too many subsets to try)."""
+    from itertools import combinations
+
+    t = np.asarray(targets, dtype=float)
+    if len(t) > most or analyse(inputs, t).separable:
+        return ()
+    x = np.asarray(inputs, dtype=float)
+    for size in range(2, len(t) + 1):
+        for subset in combinations(range(len(t)), size):
+            chosen = list(subset)
+            if len(set(t[chosen])) > 1 and not analyse(x[chosen], t[chosen]).separable:
+                return subset
+    return tuple(range(len(t)))

@@ -45,10 +45,15 @@ def view_url(tracking_uri: str, experiment_id: str, share_key: str, charts: bool
     return f"{runs_url(tracking_uri, experiment_id)}?{TRAINING_VIEW}&viewStateShareKey={share_key}{mode}"
 
 
-def where_to_look(tracking_uri: str, shown_uri: str, experiment_id: str, run_id: str) -> list[str]:
-    """A single run's last lines: its page and its experiment's runs."""
+def where_to_look(
+    tracking_uri: str, shown_uri: str, experiment_id: str, run_id: str, page: str | None = None
+) -> list[str]:
+    """A single run's last lines: its own page (the artifact `page`, if it wrote one), its run page
+    in the UI, and its experiment's runs."""
+    first = [f"  {'this run:':<11}{artifact_url(tracking_uri, experiment_id, run_id, page)}"] if page else []
     return [
         *serve_command(tracking_uri, shown_uri),
-        f"  {'this run:':<11}{run_url(tracking_uri, experiment_id, run_id)}",
+        *first,
+        f"  {'its run:' if page else 'this run:':<11}{run_url(tracking_uri, experiment_id, run_id)}",
         f"  {'all runs:':<11}{runs_url(tracking_uri, experiment_id)}?{TRAINING_VIEW}",
     ]

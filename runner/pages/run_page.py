@@ -1,0 +1,362 @@
+"""A run's page (run.html): the lesson of one run, to project in class or hand out.
+
+At the top, what happened in the textbook's words (how training ended, what the table allows, and
+for a table no line separates, which patterns no line puts on their sides), with the truth table
+and the initial weights. Then the step-through: the decision line after each epoch as a picture,
+stepped by a slider, the arrow keys and a play button, with that epoch's trace rows beside it and a
+sentence per row (pattern, target, yin, Y, and the update with its numbers, or why there was none).
+With scripts off every epoch is shown, one under the other. Printed, the page is a worksheet: the
+trace with blank cells to fill, then the answer key on a page of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from runner import console
+from runner.console import number, vector
+from runner.pages.markup import cell, document, element, table, text
+from runner.perceptron.separability import smallest_conflict
+from runner.run import TrainedRun
+
+FILE = "run.html"
+MAX_STEPS = 300  # epochs the step-through shows at most (its first ones), each an SVG picture
+PICTURE = 480  # px: the picture's width and height
+
+RULE_WORDS = {  # the update each rule makes, as the textbook writes it
+    ("perceptron", False): "ΔW = α·T·x and Δb = α·T when Y ≠ T",
+    ("perceptron", True): "ΔW = α·(T − Y)·x and Δb = α·(T − Y)",
+    ("hebb", False): "ΔW = α·T·x and Δb = α·T, on every pattern",
+    ("hebb", True): "ΔW = α·T·x and Δb = α·T, on every pattern",
+    ("adaline", False): "ΔW = α·(T − yin)·x and Δb = α·(T − yin)",
+    ("adaline", True): "ΔW = α·(T − yin)·x and Δb = α·(T − yin)",
+}
+
+SCRIPT = """
+(() => {
+  const steps = [...document.querySelectorAll('.step')];
+  if (!steps.length) return;
+  document.body.classList.add('js');
+  const slider = document.getElementById('epoch'), shown = document.getElementById('shown');
+  const play = document.getElementById('play');
+  let at = 0, timer = null;
+  const show = (i) => {
+    at = Math.max(0, Math.min(steps.length - 1, i));
+    steps.forEach((s, k) => s.classList.toggle('current', k === at));
+    slider.value = at;
+    shown.textContent = steps[at].dataset.title;
+  };
+  const stop = () => { clearInterval(timer); timer = null; play.textContent = '▶ play'; };
+  slider.addEventListener('input', () => { stop(); show(+slider.value); });
+  document.getElementById('prev').addEventListener('click', () => { stop(); show(at - 1); });
+  document.getElementById('next').addEventListener('click', () => { stop(); show(at + 1); });
+  play.addEventListener('click', () => {
+    if (timer) return stop();
+    if (at === steps.length - 1) show(0);
+    play.textContent = '❚❚ pause';
+    timer = setInterval(() => { if (at === steps.length - 1) stop(); else show(at + 1); }, 1200);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight') { stop(); show(at + 1); e.preventDefault(); }
+    if (e.key === 'ArrowLeft') { stop(); show(at - 1); e.preventDefault(); }
+  });
+  show(0);
+})();
+"""
+
+STYLE = """
+.controls { display: none; align-items: center; gap: 8px; margin: 6px 0; }
+body.js .controls { display: flex; } body.js .step { display: none; } body.js .step.current { display: flex; }
+.step { display: flex; gap: 16px; align-items: flex-start; margin: 0 0 14px; }
+.step svg { flex: none; border: 1px solid #d1d9e0; background: #fff; }
+.step ol { margin: 4px 0; padding-left: 20px; } .step li { margin: 0 0 4px; }
+.controls input { width: 260px; } button { font: inherit; padding: 2px 10px; white-space: nowrap; }
+.step { flex-wrap: wrap; } .step h2 { margin-top: 0; }
+.worksheet { display: none; }
+@media print {
+  .lesson { display: none; } .worksheet { display: block; }
+  td.blank { min-width: 34px; color: transparent; }
+}
+"""
+
+
+def page(run: TrainedRun, name: str) -> str:
+    """The run's page, whole."""
+    r, s = run.result, run.setup
+    n = run.inputs.shape[1]
+    said = [console.outcome(r), console.separability(run.separability)]
+    why = _why_not_separable(run) if not run.separability.separable else ""
+    setup = (
+        f"{s.rule} rule ({RULE_WORDS[(s.rule, s.binary_targets)]}), {s.activation} activation"
+        + (f" (θ = {number(s.theta)})" if s.activation == "band" else "")
+        + f", α = {number(s.lr)}, from W = {vector(run.weights)}, b = {number(run.bias)}"
+    )
+    head = element("h1", text(name)) + element("p", text(said[0]), class_="answer")
+    about = "".join(element("p", text(line)) for line in [*said[1:], why, setup] if line)
+    truth = table(
+        ["pattern", *(f"X{i}" for i in range(1, n + 1)), "T"],
+        [
+            [
+                cell(str(k), name=True),
+                *(cell(text(number(float(v)))) for v in x),
+                cell(text(number(float(t)))),
+            ]
+            for k, (x, t) in enumerate(zip(run.inputs, run.targets), start=1)
+        ],
+    )
+    lesson = head + _steps(run) + element("h2", "The run") + about + element("h2", "The truth table") + truth
+    key = element("h2", "Answer key", class_="pagebreak") + _trace_table(r.trace, blank=False)
+    worksheet = (
+        element("h1", text(name))
+        + element("p", text(setup))
+        + truth
+        + element("h2", "Fill in the trace")
+        + _trace_table(r.trace, blank=True)
+        + key
+    )
+    body = element("div", lesson, class_="lesson") + element("div", worksheet, class_="worksheet")
+    return document(name, f"<style>{STYLE}</style>" + body, SCRIPT)
+
+
+def _why_not_separable(run: TrainedRun) -> str:
+    """Which patterns no line puts on their sides, in words; and the cycle, if training found one."""
+    conflict = smallest_conflict(run.inputs, run.targets)
+    said = []
+    if conflict:
+        high = run.targets.max()
+        one = [vector(run.inputs[i]) for i in conflict if run.targets[i] == high]
+        other = [vector(run.inputs[i]) for i in conflict if run.targets[i] != high]
+        said.append(
+            f"No straight line puts {_joined(one)} (T = {number(float(high))}) on one side and "
+            f"{_joined(other)} (T = {number(float(run.targets.min()))}) on the other, so no weights "
+            "classify every pattern"
+            + (
+                ": whatever the weights, one of these patterns is wrong."
+                if len(conflict) < len(run.targets)
+                else "."
+            )
+        )
+    if run.result.cycle_length:
+        k = run.result.cycle_length
+        said.append(
+            f"The weights came back to where they were {console.count(k, 'epoch')} before: "
+            "training would go round the same cycle forever, so it stopped."
+        )
+    return " ".join(said)
+
+
+def _joined(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _steps(run: TrainedRun) -> str:
+    r = run.result
+    shown = min(r.epochs, MAX_STEPS)
+    weights = [np.asarray(run.weights, dtype=float), *r.epoch_weights[:shown]]
+    biases = [float(run.bias), *r.epoch_bias[:shown]]
+    if run.inputs.shape[1] != 2:
+        note = element(
+            "p", text("A picture needs 2 inputs: the step-through shows the trace alone."), class_="muted"
+        )
+    else:
+        note = ""
+    steps = []
+    for epoch in range(shown + 1):
+        title = "the initial weights" if epoch == 0 else f"epoch {epoch} of {r.epochs}"
+        picture = (
+            _picture(
+                run,
+                weights[epoch],
+                biases[epoch],
+                weights[epoch - 1] if epoch else None,
+                biases[epoch - 1] if epoch else None,
+            )
+            if run.inputs.shape[1] == 2
+            else ""
+        )
+        rows = r.trace[r.trace["epoch"] == epoch] if epoch else r.trace.iloc[0:0]
+        words = (
+            element(
+                "p", text(f"W = {vector(weights[0])}, b = {number(biases[0])}: before the first pattern.")
+            )
+            if epoch == 0
+            else _epoch_words(run, rows, epoch)
+        )
+        steps.append(
+            element(
+                "section",
+                picture + element("div", element("h2", text(title)) + words),
+                class_="step",
+                data_title=title,
+            )
+        )
+    more = (
+        element("p", text(f"(the first {MAX_STEPS} epochs of {r.epochs})"), class_="muted")
+        if r.epochs > MAX_STEPS
+        else ""
+    )
+    controls = element(
+        "div",
+        element("button", "◀", id="prev", type="button", title="the epoch before (←)")
+        + element(
+            "input", "", id="epoch", type="range", min="0", max=str(shown), value="0", aria_label="epoch"
+        )
+        + element("button", "▶", id="next", type="button", title="the next epoch (→)")
+        + element("button", "▶ play", id="play", type="button")
+        + element("span", "", id="shown"),
+        class_="controls noprint",
+    )
+    return note + controls + "".join(steps) + more
+
+
+def _epoch_words(run: TrainedRun, rows: pd.DataFrame, epoch: int) -> str:
+    if rows.empty:
+        return element(
+            "p", text("(this epoch's rows are past max_trace_rows: not in the trace)"), class_="muted"
+        )
+    n = run.inputs.shape[1]
+    sentences = [element("li", text(_row_words(run, row, n))) for _, row in rows.iterrows()]
+    errors = int(run.result.errors[epoch - 1])
+    after = (
+        f"After epoch {epoch}: W = {vector(run.result.epoch_weights[epoch - 1])}, "
+        f"b = {number(float(run.result.epoch_bias[epoch - 1]))}; "
+        f"{console.count(errors, 'pattern')} misclassified in this epoch."
+    )
+    return _trace_table(rows, blank=False) + element("ol", "".join(sentences)) + element("p", text(after))
+
+
+def _row_words(run: TrainedRun, row: pd.Series, n: int) -> str:
+    """One trace row in the textbook's words."""
+    s = run.setup
+    x = [row[f"X{i}"] for i in range(1, n + 1)]
+    w = [row[f"W{i}"] for i in range(1, n + 1)]
+    dw = [row[f"delW{i}"] for i in range(1, n + 1)]
+    t, yin, y, db = row["T"], row["yin"], row["Y"], row["delb"]
+    seen = f"x = {vector(x)}, T = {number(float(t))}: yin = {number(float(yin))}, so Y = {number(float(y))}"
+    if any(dw) or db:
+        symbol, factor = _factor(s.rule, s.binary_targets, float(t), float(y), float(yin))
+        reason = {
+            "perceptron": "Y ≠ T, an error: " if y != t else "",
+            "hebb": "Hebb's rule learns from every pattern: ",
+        }
+        product = f"{_factor_text(s.lr)}·{_factor_text(factor)}·{vector(x)}"
+        after = f"W = {vector(w)}, b = {number(float(row['b']))}"
+        return (
+            f"{seen}. {reason.get(s.rule, '')}ΔW = α·{symbol}·x = {product} = {vector(dw)}, "
+            f"Δb = α·{symbol} = {number(float(db))}, so {after}."
+        )
+    if s.rule == "perceptron":
+        return f"{seen}. Y = T: right, no update."
+    return f"{seen}. The update is zero: W and b stay."
+
+
+def _factor_text(value: float) -> str:
+    """A factor of a product as written: `(-1)` for a negative one."""
+    return f"({number(float(value))})" if value < 0 else number(float(value))
+
+
+def _factor(rule: str, binary: bool, t: float, y: float, yin: float) -> tuple[str, float]:
+    """What multiplies α·x in the rule's update, as written and as a number."""
+    if rule == "adaline":
+        return "(T − yin)", t - yin
+    if rule == "perceptron" and binary:
+        return "(T − Y)", t - y
+    return "T", t
+
+
+def _trace_table(trace: pd.DataFrame, blank: bool) -> str:
+    """The trace as a table; `blank`: only the pattern and its target filled, the rest to fill in."""
+    given = {"epoch", "T"} | {c for c in trace.columns if c.startswith("X")}
+    rows = [
+        [
+            cell(
+                text(_value(v)) if not blank or c in given else "", "" if not blank or c in given else "blank"
+            )
+            for c, v in row.items()
+        ]
+        for _, row in trace.iterrows()
+    ]
+    return table([str(c) for c in trace.columns], rows, names=0)
+
+
+def _value(v: object) -> str:
+    return number(float(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+
+
+@np.errstate(over="ignore", invalid="ignore")  # weights past 1e154: their products overflow
+def _picture(run: TrainedRun, w: np.ndarray, b: float, w0: np.ndarray | None, b0: float | None) -> str:
+    """The patterns and the decision line W·x + b = 0 as an SVG, the side where Y = 1 shaded; the
+    line before the epoch dashed. Filled dots: T is the higher class; rings: the lower one."""
+    label = f"W = {vector(w)}, b = {number(float(b))}"
+    if not (np.all(np.isfinite(w)) and np.isfinite(b)):  # diverged: no line to draw
+        return element("p", text(f"{label}: no line to draw."), class_="muted")
+    x = run.inputs.astype(float)
+    low, high = float(x.min()) - 0.6, float(x.max()) + 0.6
+    size = PICTURE
+
+    def px(p: Sequence[float]) -> tuple[float, float]:
+        return ((p[0] - low) / (high - low) * size, size - (p[1] - low) / (high - low) * size)
+
+    corners = [(low, low), (high, low), (high, high), (low, high)]
+    parts = []
+    side = _clip(corners, w, b)
+    if len(side) >= 3 and np.all(np.isfinite(side)):
+        points = " ".join(f"{a:.1f},{c:.1f}" for a, c in map(px, side))
+        parts.append(f'<polygon points="{points}" fill="#dbeafe"/>')
+    for weights, bias, style in (
+        (w0, b0, 'stroke="#9aa4af" stroke-dasharray="6 4"'),
+        (w, b, 'stroke="#1f2328"'),
+    ):
+        if weights is None or bias is None:
+            continue
+        ends = _line(corners, weights, bias)
+        if ends and np.all(np.isfinite(ends)):
+            (x1, y1), (x2, y2) = map(px, ends)
+            parts.append(
+                f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style} stroke-width="2"/>'
+            )
+    top = run.targets.max()
+    for k, (p, t) in enumerate(zip(x, run.targets), start=1):
+        cx, cy = px(p)
+        fill = "#1f2328" if t == top else "#fff"
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="{fill}" stroke="#1f2328" stroke-width="2"/>'
+        )
+        parts.append(f'<text x="{cx + 13:.1f}" y="{cy - 11:.1f}" font-size="13">{k}</text>')
+    parts.append(f'<text x="8" y="{size - 10}" font-size="14">{text(label)}</text>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}" '
+        f'role="img" aria-label="{text(label)}">' + "".join(parts) + "</svg>"
+    )
+
+
+def _clip(polygon: list[tuple[float, float]], w: np.ndarray, b: float) -> list[tuple[float, float]]:
+    """The part of the polygon where w·p + b >= 0 (one Sutherland–Hodgman step)."""
+    out = []
+    for i, p in enumerate(polygon):
+        q = polygon[(i + 1) % len(polygon)]
+        fp, fq = float(np.dot(w, p) + b), float(np.dot(w, q) + b)
+        if fp >= 0:
+            out.append(p)
+        if (fp >= 0) != (fq >= 0):
+            s = fp / (fp - fq)
+            out.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
+    return out
+
+
+def _line(corners: list[tuple[float, float]], w: np.ndarray, b: float) -> list[tuple[float, float]] | None:
+    """Where w·p + b = 0 crosses the box's edges: its two ends, or None (no line: W = 0)."""
+    if not np.any(w):
+        return None
+    ends = []
+    for i, p in enumerate(corners):
+        q = corners[(i + 1) % 4]
+        fp, fq = float(np.dot(w, p) + b), float(np.dot(w, q) + b)
+        if fp == fq or (fp > 0 and fq > 0) or (fp < 0 and fq < 0):
+            continue
+        s = fp / (fp - fq)
+        ends.append((p[0] + s * (q[0] - p[0]), p[1] + s * (q[1] - p[1])))
+    return ends[:2] if len(ends) >= 2 else None
