@@ -24,7 +24,9 @@ of its own; the store is sqlite, made by the runner as a user's first command ma
 9. a cluster's store: a 200-job sweep's time on a local `mlflow server` (HTTP, sqlite behind it)
    against the same sweep on the sqlite store;
 10. hydra/launcher=parallel with 2 workers against the default launcher, both on an `mlflow
-   server` with PostgreSQL behind it (when PostgreSQL is installed), over the jobs of figure 3.
+   server` with PostgreSQL behind it (when PostgreSQL is installed), over the jobs of figure 3;
+11. the sweep's page (sweep.html), written once at its close: the time to make it from the
+   figure-1 sweep's summary, against that sweep's whole time.
 
 Appends the figures, with the date and the commit, to benchmarks/results.csv.
 """
@@ -189,6 +191,28 @@ def progress_line_s(lines_before: int, folder: Path) -> float:
     return statistics.median(times)
 
 
+def sweep_page_s(folder: Path) -> float:
+    """The time to make a sweep's page from its summary, as its close does (the best of 3)."""
+    import pandas as pd
+
+    from runner import pivots
+    from runner.axes import Axis, layout
+    from runner.pages import sweep_page
+
+    (summary_csv,) = folder.glob("outputs/multirun/*/*/summary.csv")
+    summary = pd.read_csv(summary_csv)
+    axes = [Axis("gate", (), False), Axis("lr", (), True), Axis("seed", (), True)]
+    shape = layout(axes)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        tables, mean = pivots.pivots(summary, shape), pivots.mean_epochs(summary, shape)
+        page = sweep_page.SweepPage("sweep", "", "", "", "", "", {})
+        sweep_page.grid_page(page, summary, shape, mean, tables)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def measure(jobs: int, parallel: int, repeat: int, flat: int) -> dict[str, float]:
     f: dict[str, float] = {"jobs": jobs, "parallel_jobs": parallel}
     with tempfile.TemporaryDirectory() as tmp:
@@ -197,7 +221,9 @@ def measure(jobs: int, parallel: int, repeat: int, flat: int) -> dict[str, float
         f["mlflow_run_s"] = mlflow_floor(floor_dir, 200)
 
         big = sweep_args(jobs)
-        f["sweep_s"], rss = sweep_with_memory([PY, "-m", "runner", *big], fresh(root, "sweep"), (100, jobs))
+        swept = fresh(root, "sweep")
+        f["sweep_s"], rss = sweep_with_memory([PY, "-m", "runner", *big], swept, (100, jobs))
+        f["sweep_page_s"] = sweep_page_s(swept)
         f["rss_100_mb"], f["rss_last_mb"] = rss.get(100, float("nan")), rss.get(jobs, float("nan"))
         f["lean_sweep_s"] = wall([PY, "-m", "runner", *big, *LEAN], fresh(root, "lean"))
         stock = [PY, str(HERE / "noop.py"), *big, "~hydra.callbacks.mlflow_sweep"]
@@ -269,6 +295,8 @@ def report(f: dict[str, float]) -> list[tuple[str, float, str, bool]]:
         out.append((f"7b. a progress line after {big:.0f} lines ÷ after 200", line, "≤ 1.5", line <= 1.5))
     images = f["images_200_s"] / f["plain_200_s"]
     out.append(("8.  200 jobs, epoch_images=true ÷ without", images, "report", True))
+    page = f["sweep_page_s"] / f["sweep_s"]
+    out.append((f"11. the {n:.0f}-job sweep's page ÷ the whole sweep", page, "report", True))
     server = f["server_200_s"] / f["sqlite_200_s"]
     out.append(("9.  200 jobs on mlflow server (sqlite behind) ÷ on sqlite", server, "report", True))
     if "pg_parallel_s" in f:

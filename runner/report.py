@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
         shape = layout(sweep.axes)
         tables = pivots.pivots(summary, shape)
         shares = pivots.importance(summary, shape.cell_keys)
-        mattered = f"{pivots.importance_sentence(shares)}\n\n" if shape.cell_keys else ""
+        answer = pivots.answer(pivots.mean_epochs(summary, shape), tables[pivots.CONVERGED], shape)
+        learned = shape.cell_keys and not pivots.converged(summary).empty
+        said = [answer, pivots.importance_sentence(shares) if learned else ""]
+        mattered = "".join(f"{line}\n" for line in said if line) + ("\n" if any(said) else "")
         print(mattered + pivots.text(tables, shape))
         text = f"# {sweep.name}\n\n{mattered}{pivots.markdown(tables, shape)}"
     if args.csv:

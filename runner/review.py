@@ -126,7 +126,8 @@ def review(
         out.best = "none: no run converged"
     else:
         cell, out.metrics["best_cell_epochs"], whole = best
-        out.best = f"{cell}, {out.metrics['best_cell_epochs']:.3g} epochs" + (
+        epochs = out.metrics["best_cell_epochs"]
+        out.best = f"{cell}, {epochs:.3g} epoch{'' if epochs == 1 else 's'}" + (
             " on average" if layout.seeds else ""
         )
         out.best += "" if whole else " over the runs that converged (no cell converged in every run)"

@@ -17,7 +17,8 @@ with MLflow's side panels open):
   the cell's seeds as MLflow computes it (unrounded: the UI has no setting for that); a grid of
   one run a cell is not grouped, nor is a search, its trials best first.
 - the charts: the run list hidden, cards tall and two a row (one when a legend holds more than
-  four names), so that every line's name shows whole in its legend. A grid with a numeric axis
+  four names, or for the line chart, whose names carry its metric's), so that every line's name
+  shows whole in its legend. A grid with a numeric axis
   draws the pivot itself: epochs against that axis, one line per value of the others, each point
   a cell's exact mean over its seeds that converged (the metric `epochs_to_converge`, which no
   other run logs; the UI's line smoothing off); one without (sweep=textbook) groups by what
@@ -133,7 +134,9 @@ def sweep_views(
     charts = {**base, **_grouping(parent_run_id, by, cells, cell_keys, search)}
     charts["runListHidden"] = True  # the charts take the page's width
     legend = len(charts["groupsExpanded"]) if by else runs  # entries in a chart's legend
-    charts["compareRunSections"] = [_section(title, columns=2 if legend <= LEGEND_IN_HALF else 1)]
+    # a line's name in the legend is its group and the metric: `nand (epochs_to_converge)`
+    half = legend <= LEGEND_IN_HALF and not lines
+    charts["compareRunSections"] = [_section(title, columns=2 if half else 1)]
     charts["compareRunCharts"] = _charts(axes, layout, search, runs, lines=lines, images=images and search)
     return {table_key: table, charts_key: charts}
 

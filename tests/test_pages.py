@@ -126,7 +126,7 @@ def test_the_sweeps_page_answers_first_with_the_pivot_as_a_table(tmp_path):
     assert pivot[0] == ["gate", "lr=0.1", "lr=1"]
     assert pivot[1:] == [
         ["or", "4.33 ± 0.58 100% converged", "2.0 ± 0.0 100% converged"],
-        ["xor", "never converged 0% converged", "never converged 0% converged"],
+        ["xor", "— never converged", "— never converged"],
         ["and", "3.0 ± 0.0 100% converged", "1.0 ± 0.0 (2 of 3) 67% converged"],
     ]
     # the answer before the table; the cells with a run that did not converge uncoloured

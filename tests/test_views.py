@@ -100,7 +100,8 @@ def test_the_views_fit_a_laptop_and_count_the_sweeps_runs_alone():
     assert {s["orderByKey"] for s in states.values()} == {"tags.`mlflow.runName`"}
     assert charts["runListHidden"] and "runListHidden" not in table
     (section,) = charts["compareRunSections"]
-    assert (section["columns"], section["name"]) == (2, "The sweep's answer (mean over seed)")
+    # one card a row: the line chart's legend names carry its metric, `nand (epochs_to_converge)`
+    assert (section["columns"], section["name"]) == (1, "The sweep's answer (mean over seed)")
 
 
 def test_the_textbook_sweep_charts_each_rule_and_activation_averaged_over_the_gates():

@@ -17,7 +17,7 @@ h1 { font-size: 19px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 18px 0 6p
 p { margin: 4px 0 8px; } .answer { font-size: 18px; font-weight: 600; margin: 6px 0; }
 .muted { color: #59636e; font-size: 13px; }
 table { border-collapse: collapse; margin: 4px 0 10px; }
-th, td { border: 1px solid #d1d9e0; padding: 3px 8px; text-align: right; white-space: nowrap; }
+th, td { border: 1px solid #d1d9e0; padding: 2px 6px; text-align: right; white-space: nowrap; }
 th { background: #f6f8fa; } td.name, th.name { text-align: left; }
 td.never { color: #59636e; font-style: italic; }
 td.partly { background: repeating-linear-gradient(45deg, #eee, #eee 4px, #fff 4px, #fff 8px); }

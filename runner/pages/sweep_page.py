@@ -108,9 +108,12 @@ def _pivot_tables(mean: pd.DataFrame, share: pd.DataFrame, labels: pd.DataFrame,
                 if pd.isna(got):  # no run in this cell
                     cells.append(cell(""))
                     continue
+                if got == 0:  # a dash where a mean would be: narrower than the words
+                    cells.append(cell("—" + element("small", text(pivots.NEVER)), "never"))
+                    continue
                 content = text(label) + element("small", text(f"{got:.0%} converged"))
                 if got < 1:
-                    cells.append(cell(content, "never" if got == 0 else "partly"))
+                    cells.append(cell(content, "partly"))
                     continue
                 value = part.at[row, column]
                 colour = colours(norm(value))
