@@ -129,6 +129,7 @@ def train(*overrides: str, log: bool = False) -> Training:
 def _log(training: Training, overrides: tuple[str, ...]) -> str:
     from runner import record
     from runner.tracking import writer
+    from runner.tracking.credentials import redacted
     from runner.tracking.sqlite_store import absolute
     from runner.tracking.store import open_store
 
@@ -139,8 +140,8 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
         folder = Path(tmp)
         saved = folder / ".hydra"  # as a Hydra job keeps its config, and the run logs it
         saved.mkdir()
-        (saved / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-        (saved / "overrides.yaml").write_text(OmegaConf.to_yaml(list(overrides)))
+        (saved / "config.yaml").write_text(redacted(OmegaConf.to_yaml(cfg)))
+        (saved / "overrides.yaml").write_text(redacted(OmegaConf.to_yaml(list(overrides))))
         files, images = [saved], []
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))

@@ -166,11 +166,13 @@ def _record(
 
     from runner import record  # mlflow is imported once the config is known to be good
     from runner.pages import run_page
-    from runner.tracking import ui, writer
+    from runner.tracking import credentials, ui, writer
 
     store, experiment, tags = _destination(cfg, place, fingerprint)
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
     pictures, images = drawn.result() if drawn is not None else (None, [])
+    if place.saved_config is not None:
+        credentials.redact_files(place.saved_config)  # the store's user and password stay here
     files = [path for path in (place.saved_config, pictures) if path is not None]
     name = place.run_name(cfg)
     line = f"{name}: {console.outcome(trained.result)}"

@@ -29,6 +29,7 @@ from runner.review import Review, review
 from runner.run import epoch_images
 from runner.sweep_axes import is_search, planned_jobs, sweep_axes
 from runner.tracking import signals, sqlite_store, stale_runs, ui
+from runner.tracking.credentials import redacted
 from runner.tracking.errors import UsageError, says_disk_full
 from runner.tracking.names import (
     AXES_PARAM,
@@ -104,7 +105,7 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
             SWEEPER_PARAM: str(choices.get("hydra/sweeper")),
             SEARCH_PARAM: json.dumps(search),
         }
-        tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: " ".join(overrides)}
+        tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: redacted(" ".join(overrides))}
     sweep_dir.mkdir(parents=True, exist_ok=True)  # where its close writes its review
     with signals.held():  # a Ctrl-C from here on comes when `own` can end the parent
         if resume:
@@ -187,7 +188,7 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
             shown = _print_errors(summary) if list_errors else []
             if ended != status:
                 raise MissingRuns(
-                    f"{count(missing, 'job')} of {sweep.planned} have no run in {sweep.shown_uri}"
+                    f"{count(missing, 'job')} of {sweep.planned} have no run in {redacted(sweep.shown_uri)}"
                 )
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
@@ -196,7 +197,7 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
 
 def _commands(sweep: OpenSweep) -> dict[str, str]:
     """The command that made the sweep, and the one that runs its missing jobs in the same parent."""
-    made = shlex.join(["python", "-m", "runner", "-m", *sweep.overrides])
+    made = redacted(shlex.join(["python", "-m", "runner", "-m", *sweep.overrides]))
     return {
         "The command that made this sweep:": made,
         "The one that runs its missing jobs, should any be missing, in the same parent:": (
@@ -243,7 +244,9 @@ def _console(
     runs = len(summary)
     if not runs:
         return f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}"
-    converged = int(summary["converged"].sum())
+    converged = int(
+        summary.loc[summary["status"] == FINISHED, "converged"].fillna(0).sum()
+    )  # not a FAILED run's
     uri = sweep.store.uri
 
     def links(key: str, label: str) -> list[str]:

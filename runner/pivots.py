@@ -145,9 +145,22 @@ def markdown(tables: dict[str, pd.DataFrame], layout: Layout) -> str:
     for title, table in tables.items():
         parts.append(f"## {title}\n")
         for panel, part in by_panel(table, layout):
-            shown = _labelled(part, layout).to_markdown()
+            shown = markdown_table(_labelled(part, layout))
             parts.append((f"### {panel}\n\n" if panel else "") + shown + "\n")
     return "\n".join(parts)
+
+
+def markdown_table(table: pd.DataFrame, **options) -> str:
+    """A table in Markdown, a `|` in a value, a label or a name (a gate named `a|b`) escaped so
+    that it stays in its cell."""
+
+    def escaped(value: object) -> object:
+        return value.replace("|", "\\|") if isinstance(value, str) else value
+
+    table = table.rename(index=escaped, columns=escaped).map(escaped)
+    table.index.names = [escaped(n) for n in table.index.names]
+    table.columns.name = escaped(table.columns.name)
+    return table.to_markdown(**options)
 
 
 def text(tables: dict[str, pd.DataFrame], layout: Layout) -> str:

@@ -23,8 +23,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner.tracking.credentials import redacted
 from runner.tracking.errors import UsageError
-from runner.tracking.names import FINGERPRINT_TAG, OVERRIDES_TAG, PARENT_TAG, PID_TAG, RUNNING, SWEEP_DIR_TAG
+from runner.tracking.names import (
+    ERROR_TAG,
+    FINGERPRINT_TAG,
+    FINISHED,
+    OVERRIDES_TAG,
+    PARENT_TAG,
+    PID_TAG,
+    RUNNING,
+    SWEEP_DIR_TAG,
+)
 
 if TYPE_CHECKING:
     from runner.tracking.store import Store
@@ -115,13 +125,18 @@ def resumed(
     except UsageError as err:
         raise SystemExit(f"resume={resume}: {err}") from None
     parent = store.client.get_run(sweep.run_id)
-    given = parent.data.tags.get(OVERRIDES_TAG, "")
-    if given != " ".join(overrides):
+    given, asked = parent.data.tags.get(OVERRIDES_TAG, ""), redacted(" ".join(overrides))
+    if given != asked:  # as stored: with no credentials
         raise SystemExit(
             f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{given}`, not "
-            f"`{' '.join(overrides)}`: give its overrides, or leave resume out for a new sweep"
+            f"`{asked}`: give its overrides, or leave resume out for a new sweep"
         )
     done = readback.finished_jobs(store, sweep)
+    if parent.info.status == FINISHED and sweep.planned is not None and len(done) >= sweep.planned:
+        raise SystemExit(
+            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) finished every one of its "
+            f"{sweep.planned} jobs: nothing to resume; leave resume out for a new sweep"
+        )
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
     return sweep.run_id, sweep.name, done
 
@@ -130,5 +145,7 @@ def reopen(store: Store, run_id: str, key: str) -> None:
     """The resumed sweep's parent RUNNING again, owned by this process, found by its new folder
     (`key`, which its jobs look it up by)."""
     store.client.update_run(run_id, status=RUNNING)
+    if ERROR_TAG in store.client.get_run(run_id).data.tags:  # the stop before is no longer its story
+        store.client.delete_tag(run_id, ERROR_TAG)
     store.client.set_tag(run_id, PID_TAG, str(os.getpid()))
     store.client.set_tag(run_id, SWEEP_DIR_TAG, key)

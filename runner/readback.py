@@ -55,6 +55,12 @@ def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) ->
             run = store.client.get_run(parent_run_id)
         except MlflowException:
             raise TrackingError(f"No run {parent_run_id} in {store.uri}") from None
+        if SWEEP_DIR_TAG not in run.data.tags:  # what every sweep's parent carries from its start
+            kind = "a sweep's job" if PARENT_TAG in run.data.tags else "a single run"
+            raise TrackingError(
+                f"Run {parent_run_id} ({run.info.run_name}) is {kind}, not a sweep's parent run: "
+                "give the id of the parent (its `its parent:` link), or leave it out for the latest sweep"
+            )
     else:
         latest = store.client.search_runs(
             [experiment],

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     if sweep.search:
         ranked = pivots.best_first(summary, keys)
         print(f"best trials first\n{ranked.head(pivots.BEST_SHOWN).to_string(index=False)}\n")
-        text = f"# {sweep.name}: best trials first\n\n{ranked.to_markdown(index=False)}\n"
+        text = f"# {sweep.name}: best trials first\n\n{pivots.markdown_table(ranked, index=False)}\n"
     else:
         shape = layout(sweep.axes)
         tables = pivots.pivots(summary, shape)

@@ -73,7 +73,7 @@ def review(
     if search:
         ranked = pivots.best_first(summary, keys)
         ranked.to_csv(folder / "best_trials.csv", index=False)
-        shown = ranked.head(pivots.BEST_SHOWN).to_markdown(index=False)
+        shown = pivots.markdown_table(ranked.head(pivots.BEST_SHOWN), index=False)
         (folder / "best_trials.md").write_text(f"# {title}: best trials first\n\n{shown}\n")
         plots.objective(done, [a for a in axes if a.numeric and a.key != SEED], folder / "objective.png")
         out.files += [folder / "best_trials.csv", folder / "best_trials.md", folder / "objective.png"]

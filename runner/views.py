@@ -71,9 +71,18 @@ def parts(
         totals: dict[Any, int] = {}
         for cell, n in runs_per_cell:
             totals[cell[at]] = totals.get(cell[at], 0) + n
-        if max(totals.values()) <= UI_PAGE:
+        quotable = all(quoted(param_text(v)) is not None for v in totals)
+        if max(totals.values()) <= UI_PAGE and quotable:
             return key, sorted(totals, key=str)
     return None
+
+
+def quoted(value: str) -> str | None:
+    """A value as a string of MLflow's search filters, which know no escape: in single quotes, or
+    in double ones when it holds a single quote (a gate named `o'r`); None when it holds both."""
+    if "'" not in value:
+        return f"'{value}'"
+    return f'"{value}"' if '"' not in value else None
 
 
 def sweep_views(
@@ -95,7 +104,7 @@ def sweep_views(
     table_key, charts_key = keys(parent_run_id)
     if part is not None:
         number, key, value = part
-        search_filter += f" AND params.`{key}` = '{param_text(value)}'"
+        search_filter += f" AND params.`{key}` = {quoted(param_text(value))}"  # parts() checked it quotes
         table_key, charts_key = keys(f"{parent_run_id}-{number}")
         at = list(layout.cell_keys).index(key)
         cells = [cell for cell in cells if cell[at] == value]

@@ -146,6 +146,45 @@ def test_a_resume_with_other_overrides_is_refused(tmp_path):
     assert len(finished_runs(tmp_path)) == 3
 
 
+def test_a_resume_of_a_sweep_with_nothing_left_to_run_is_refused(tmp_path):
+    """A Ctrl-C before anything was logged leaves the latest sweep an older one that FINISHED
+    whole: resume=latest says so, rather than reopening it (issue 30, item 11)."""
+    assert run_cli("-m", "lr=0.5,1", "plots=false", cwd=tmp_path).returncode == 0
+    proc = run_cli("-m", "lr=0.5,1", "plots=false", "resume=latest", cwd=tmp_path)
+    assert proc.returncode != 0
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("resume=latest: the sweep 'sweep: lr, 2 runs, ")
+    assert line.endswith(
+        "finished every one of its 2 jobs: nothing to resume; leave resume out for a new sweep"
+    )
+    (parent,) = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.status == "FINISHED" and len(finished_runs(tmp_path)) == 3  # untouched
+
+
+def test_a_resume_of_a_run_that_is_no_sweeps_parent_is_refused(tmp_path):
+    """resume=<the id of a single run> once reopened that run as a sweep's parent and rewrote it
+    (issue 30, item 5); the report refuses it too."""
+    assert run_cli("gate=or", "lr=1", "plots=false", cwd=tmp_path).returncode == 0
+    (single,) = finished_runs(tmp_path)
+    proc = run_cli("-m", "lr=0.5,1", "plots=false", f"resume={single.info.run_id}", cwd=tmp_path)
+    assert proc.returncode != 0
+    said = f"Run {single.info.run_id} (or lr=1 seed=0) is a single run, not a sweep's parent run: "
+    assert proc.stderr.strip().splitlines() == [
+        f"resume={single.info.run_id}: {said}"
+        + ("give the id of the parent (its `its parent:` link), or leave it out for the latest sweep")
+    ]
+    (after,) = finished_runs(tmp_path)
+    assert after.data.tags == single.data.tags and after.data.metrics == single.data.metrics
+    report = subprocess.run(
+        [sys.executable, "-m", "runner.report", "--parent", single.info.run_id],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.returncode != 0 and report.stderr.strip().startswith(said)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 3 MB tmpfs the test mounts (as root); skipped, saying why, where it cannot."""

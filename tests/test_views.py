@@ -192,3 +192,34 @@ def test_which_setting_mattered_is_the_between_group_share_of_the_variance():
     # and so is a run that did not converge, whatever its epochs: the same numbers
     stopped = summary.assign(converged=[1, 1, 0, 1], epochs=[2, 4, 1, 8])
     assert pivots.importance(stopped, ["lr"]) == pytest.approx({"lr": 150 / 168})
+
+
+def test_a_value_with_a_bar_stays_in_its_markdown_cell():
+    """A gate named `a|b` once split the pivot in the parent's description (issue 30, item 9)."""
+    table = pd.DataFrame({0.1: ["1 ± 0", "x|y"]}, index=pd.Index(["a|b", "c"], name="gate"))
+    table.columns.name = "lr"
+    shown = pivots.markdown({"epochs": table}, Layout("gate", "lr", (), True))
+    rows = [line for line in shown.splitlines() if line.startswith("| ")]
+    assert [len(line.replace("\\|", "").split("|")) for line in rows] == [4, 4, 4]  # 2 cells each
+    assert "| a\\|b   | 1 ± 0    |" in shown
+
+
+def test_a_part_of_a_sweep_is_found_by_a_filter_that_quotes_its_value():
+    """MLflow's filters have no escape: a value with a ' goes in double quotes; an axis with a
+    value holding both quotes is not cut into parts (its links would open on an error)."""
+    assert (views.quoted("or"), views.quoted("o'r"), views.quoted("o'\"r")) == ("'or'", '"o\'r"', None)
+    many = [((gate, lr), 30) for gate in ("o'r", "and") for lr in (0.1, 1)]
+    assert views.parts(["gate", "lr"], many) == ("gate", ["and", "o'r"])
+    both = [((gate, 0.1), 50) for gate in ("o'\"r", "and", "or", "nor")]
+    assert views.parts(["gate", "lr"], both) is None  # gate cannot be quoted, lr's one value holds 200
+    state = views.sweep_views(
+        "p" * 32,
+        [Axis("gate", ("o'r",), False)],
+        Layout("gate", None, (), False),
+        [("o'r",)],
+        1,
+        False,
+        part=(0, "gate", "o'r"),
+    )
+    ((table, _),) = [(v, k) for k, v in state.items() if not k.endswith("-charts")]
+    assert table["searchFilter"].endswith(' AND params.`gate` = "o\'r"')

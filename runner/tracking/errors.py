@@ -6,13 +6,19 @@ import os
 
 from hydra.errors import CompactHydraException
 
+from runner.tracking.credentials import redacted
+
 
 class UsageError(CompactHydraException):
     """A problem the user can fix (a bad value, an unusable store); the message says what to do.
 
     A single run exits with just the message. In a sweep the job fails, the others go on, and
     Hydra prints the message alone at the end, as it does for every CompactHydraException.
+    A store's credentials never show in it (runner/tracking/credentials.py).
     """
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(redacted(str(message)))
 
 
 def out_of_space(error: BaseException | None) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from runner.tracking.credentials import redacted
+
 LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 TRAINING_VIEW = "workflowType=machine_learning"
 
@@ -15,8 +17,9 @@ def _served(tracking_uri: str) -> bool:
 
 
 def base(tracking_uri: str) -> str:
-    """Where the MLflow UI of this store is: the server itself, or a local `mlflow ui`."""
-    return tracking_uri.rstrip("/") if _served(tracking_uri) else LOCAL_UI
+    """Where the MLflow UI of this store is: the server itself (its user and password left out),
+    or a local `mlflow ui`."""
+    return redacted(tracking_uri).rstrip("/") if _served(tracking_uri) else LOCAL_UI
 
 
 def serve_command(tracking_uri: str, shown_uri: str) -> list[str]:
