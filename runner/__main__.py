@@ -17,6 +17,7 @@ try:
     import hydra
 
     from hydra_plugins.perceptron_runner import register
+    from runner import gate_files
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.job import task
     from runner.sweep import close_open_sweep
@@ -37,6 +38,10 @@ def cli() -> None:
     """
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        gate_files.check(sys.argv[1:])  # before Hydra instantiates anything a config file names
+    except UsageError as err:
+        raise SystemExit(str(err)) from None
     sys.argv[1:], folder = output_folder.claim(sys.argv[1:], datetime.now())
     atexit.register(output_folder.release, folder)  # after a sweep closed at exit wrote its review
     try:
