@@ -21,7 +21,7 @@ try:
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.job import task
     from runner.sweep import close_open_sweep
-    from runner.tracking.errors import OutOfSpace, UsageError
+    from runner.tracking.errors import OutOfSpace, UsageError, first_line
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None
 
@@ -42,7 +42,8 @@ def cli() -> None:
         gate_files.check(sys.argv[1:])  # before Hydra instantiates anything a config file names
     except UsageError as err:
         raise SystemExit(str(err)) from None
-    sys.argv[1:], folder = output_folder.claim(sys.argv[1:], datetime.now())
+    given = sys.argv[1:]
+    sys.argv[1:], folder = output_folder.claim(given, datetime.now())
     atexit.register(output_folder.release, folder)  # after a sweep closed at exit wrote its review
     try:
         main()
@@ -54,7 +55,7 @@ def cli() -> None:
         signals.raise_if_received()  # an interrupt that some code turned into another error
         if wants_traceback:
             raise
-        message = _message(err)
+        message = _message(err, given)
         if any(message in shown for shown in close_open_sweep(err)):
             raise SystemExit(1) from None  # a job's error, printed with the others at the sweep's end
         raise SystemExit(message) from None
@@ -63,16 +64,18 @@ def cli() -> None:
             del os.environ["HYDRA_FULL_ERROR"]
 
 
-def _message(err: Exception) -> str:
-    """What Hydra would print for its errors; the error alone for a UsageError; for anything
-    else, the error with a hint to get its traceback."""
+def _message(err: Exception, given: list[str]) -> str:
+    """The error in one line: Hydra's errors of composing as the override and why; a UsageError
+    alone; anything else with the user's overrides and a hint to get its traceback."""
     if isinstance(err, UsageError):
         return str(err)
     said = composition_message(err)
     if said is not None:
         return said
-    given = " ".join(sys.argv[1:])
-    return f"Error: {type(err).__name__}: {err} (overrides: {given}; HYDRA_FULL_ERROR=1 shows the traceback)"
+    return (
+        f"Error: {type(err).__name__}: {first_line(err)} (overrides: {' '.join(given)}; "
+        "HYDRA_FULL_ERROR=1 shows the traceback)"
+    )
 
 
 if __name__ == "__main__":

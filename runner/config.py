@@ -25,7 +25,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from runner.perceptron import ACTIVATIONS, ORDERS, RULES, gates
-from runner.tracking.errors import UsageError
+from runner.tracking.errors import UsageError, first_line
 from runner.versions import version_base
 
 # A wheel ships the configs as runner/conf; in the source tree (editable install) they are ../conf.
@@ -158,10 +158,31 @@ def composition_message(err: Exception) -> str | None:
     said = _missing_extra(err) or unknown_key_in(err)  # not Hydra's hint to add a key with +
     if said is not None:
         return said
-    cause = err.__cause__
-    if isinstance(err, HydraException) or isinstance(cause, OmegaConfBaseException):
-        return str(err) + (f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else "")
+    if isinstance(err, HydraException) or isinstance(err.__cause__, OmegaConfBaseException):
+        return point_and_reason(err)
     return None
+
+
+def point_and_reason(err: Exception) -> str:
+    """An error of composing, in one line: the override and why (`gate=xorr: there is no 'xorr'
+    in gate (the choices: ...)`, `lr=abc: Value 'abc' of type 'str' could not be converted to
+    Float`), not Hydra's lines of search path and full keys."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file and "/" in err.missing_cfg_file:
+        group, _, name = err.missing_cfg_file.rpartition("/")
+        choices = f" (the choices: {', '.join(err.options)})" if err.options else ""
+        return f"{group}={name}: there is no {name!r} in {group}{choices}"
+    unknown = unknown_key_in(err)
+    if unknown is not None:
+        return unknown
+    point = first_line(err).removeprefix("Error merging override ")
+    cause = err.__cause__
+    return f"{point}: {first_line(cause)}" if isinstance(cause, OmegaConfBaseException) else point
+
+
+def config_error_line(err: OmegaConfBaseException) -> str:
+    """An error of reading the composed config (a key removed with `~lr`, `lr=${lr}`), in one line."""
+    key = getattr(err, "full_key", None)
+    return f"Invalid config: {key + ': ' if key else ''}{first_line(err)}"
 
 
 def unknown_key_in(err: BaseException) -> str | None:
@@ -194,6 +215,13 @@ def unknown_key(key: str) -> str:
     return f"Unknown config key {key!r}: the keys are {', '.join(keys)}"
 
 
+MAX_SEED = 2**63 - 1
+# MLflow's limits on an experiment's name and a dataset's (a gate's), spelled here so that checking
+# a config needs no import of mlflow (tests/test_mlflow_contract.py checks them against its own)
+MAX_EXPERIMENT_NAME = 500
+MAX_GATE_NAME = 500
+
+
 def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """Raise ConfigError for the first value the runner cannot use; return the truth table."""
     for key in sorted(OmegaConf.missing_keys(cfg)):
@@ -202,7 +230,8 @@ def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
         raise UnknownKeyError(key)
     _check(cfg.lr > 0 and math.isfinite(cfg.lr), "lr", cfg.lr, "a finite number > 0")
     _check(cfg.max_epochs >= 1, "max_epochs", cfg.max_epochs, "a whole number >= 1")
-    _check(cfg.seed >= 0, "seed", cfg.seed, "a whole number >= 0")
+    # MLflow keeps a seed as a param and pandas reads it back as a 64-bit whole number
+    _check(0 <= cfg.seed <= MAX_SEED, "seed", cfg.seed, f"a whole number from 0 to {MAX_SEED}")
     _check(cfg.order in ORDERS, "order", cfg.order, _one_of(ORDERS))
     _check(
         cfg.max_trace_rows is None or cfg.max_trace_rows >= 0,
@@ -234,17 +263,35 @@ def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
         _check(math.isfinite(init[key]), f"init.{key}", init[key], "a finite number")
     _check(init.low <= init.high, "init.high", init.high, f"a number >= init.low ({init.low})")
     _check(
-        bool(cfg.mlflow.experiment_name.strip()),
+        math.isfinite(init.high - init.low),
+        "init.high",
+        init.high,
+        f"a number within the float range of init.low ({init.low}): high − low must be finite",
+    )
+    name = cfg.mlflow.experiment_name
+    _check(
+        bool(name.strip()) and len(name) <= MAX_EXPERIMENT_NAME,
         "mlflow.experiment_name",
-        cfg.mlflow.experiment_name,
-        "a non-empty name",
+        _shortened(name),
+        f"a non-empty name of at most {MAX_EXPERIMENT_NAME} characters",
     )
     return inputs, targets
+
+
+def _shortened(text: str, most: int = 60) -> str:
+    """A long value as an error shows it: its start, and how long it is."""
+    return text if len(text) <= most else f"{text[:most]}… ({len(text)} characters)"
 
 
 def _validate_gate(gate: DictConfig) -> tuple[np.ndarray, np.ndarray]:
     """Check the gate's settings and return its truth table."""
     encodings = tuple(gates.ENCODINGS)
+    _check(  # it names the gate's dataset in MLflow
+        0 < len(gate.name) <= MAX_GATE_NAME,
+        "gate.name",
+        _shortened(gate.name),
+        f"a name of 1 to {MAX_GATE_NAME} characters",
+    )
     _check(
         gate.targets_encoding in encodings,
         "gate.targets_encoding",

@@ -19,8 +19,10 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from runner import console, helper, plan, run
+from runner.config import config_error_line
 from runner.tracking import progress, signals
 from runner.tracking.errors import OutOfSpace, UsageError, first_line, out_of_space
 from runner.tracking.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
@@ -74,6 +76,10 @@ def task(cfg: DictConfig) -> float:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
         raise SystemExit(str(err)) from None  # one line on stderr, exit status 1
+    except OmegaConfBaseException as err:  # a key removed (~lr), an interpolation that cannot resolve
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        raise SystemExit(config_error_line(err)) from None
 
 
 def job(cfg: DictConfig) -> float:

@@ -132,7 +132,9 @@ def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
         )
     columns = ["job", "run_name", *keys, *RESULT_METRICS, STOP_REASON, "status", "error", "run_id"]
     frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
-    frame = frame.astype({c: "Int64" for c in (SEED, *RESULT_METRICS)})
+    frame = frame.astype({c: "Int64" for c in RESULT_METRICS})
+    if frame[SEED].map(lambda v: isinstance(v, int) and -(2**63) <= v < 2**63 or pd.isna(v)).all():
+        frame[SEED] = frame[SEED].astype("Int64")  # else a FAILED job's seed past 64 bits, as typed
     return frame.astype({k: object for k in keys if k != SEED})  # values as logged: 3 stays 3
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import HydraException
 from hydra.types import HydraContext
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from hydra_plugins.perceptron_runner.compose import sweep_cache
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
-from runner.config import unknown_key_in
-from runner.tracking.errors import first_line
+from runner.config import point_and_reason
 
 
 def check_points(config: DictConfig) -> None:
@@ -36,18 +35,6 @@ def check_points(config: DictConfig) -> None:
         for job in jobs:
             cache.check(job)
     except (HydraException, OmegaConfBaseException) as err:
-        raise SystemExit(f"Cannot start the sweep: {_what(err)}; nothing was run or logged") from None
-
-
-def _what(err: Exception) -> str:
-    """The point and why, in one line: `gate=xorr: there is no 'xorr' in gate (the choices: ...)`."""
-    if isinstance(err, MissingConfigException) and err.missing_cfg_file and "/" in err.missing_cfg_file:
-        group, _, name = err.missing_cfg_file.rpartition("/")
-        choices = f" (the choices: {', '.join(err.options)})" if err.options else ""
-        return f"{group}={name}: there is no {name!r} in {group}{choices}"
-    unknown = unknown_key_in(err)
-    if unknown is not None:
-        return unknown
-    point = first_line(err).removeprefix("Error merging override ")
-    cause = err.__cause__
-    return f"{point}: {first_line(cause)}" if isinstance(cause, OmegaConfBaseException) else point
+        raise SystemExit(
+            f"Cannot start the sweep: {point_and_reason(err)}; nothing was run or logged"
+        ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -253,6 +255,21 @@ BAD_INPUTS = {
     "lrr=1": ["Unknown config key 'lrr': did you mean lr?"],
     "+lrr=1": ["Unknown config key 'lrr': did you mean lr?"],  # not Hydra's "use +lrr=1", nor a junk param
     "gate.n_input=3": ["Unknown config key 'gate.n_input': did you mean gate.n_inputs"],
+    # issue 30, items 7, 18, 19: each once a traceback, Hydra's lines or numpy's, or a late failure
+    "gate=xorr": ["gate=xorr: there is no 'xorr' in gate (the choices: and, custom,"],
+    "~lr": ["Invalid config: lr: "],
+    "lr=${lr}": ["Invalid config: Recursive interpolation detected"],
+    "init.low=-1e308 init.high=1e308": ["init.high=1e+308", "high − low must be finite"],
+    "seed=1180591620717411303424": [
+        "seed=1180591620717411303424",
+        "a whole number from 0 to 9223372036854775807",
+    ],
+    f"mlflow.experiment_name={'x' * 600}": [
+        "mlflow.experiment_name=",
+        "(600 characters)",
+        "at most 500 characters",
+    ],
+    f"gate.name={'g' * 600}": ["gate.name=", "(600 characters)", "a name of 1 to 500 characters"],
 }
 
 
@@ -261,6 +278,7 @@ def test_bad_input_is_one_clear_error_and_nothing_is_logged(tmp_path, override, 
     status, said = run_in_process(*override.split(), cwd=tmp_path, monkeypatch=monkeypatch)
     assert status != 0
     assert "Traceback" not in said
+    assert len(said.strip().splitlines()) == 1, said  # one line, whatever went wrong
     for piece in BAD_INPUTS[override]:
         assert piece in said, said
     assert not (tmp_path / "outputs" / "mlflow.db").exists()
@@ -440,3 +458,21 @@ def test_an_overflow_is_diverged_never_converged(tmp_path, monkeypatch):
     assert "Diverged after 1 epoch: a weight, the bias or a net input overflowed" in said
     (run,) = all_runs(store(tmp_path))
     assert (run.data.params["stop_reason"], run.data.metrics["converged"]) == ("diverged", 0)
+
+
+def test_a_sweep_with_a_seed_past_64_bits_fails_that_job_and_is_still_reviewed(tmp_path):
+    """The seed's job fails with its one line; the parent keeps every job's row (the seed as
+    typed) and its review; the report reads it back (issue 30, item 7: the parent once ended with
+    no summary, the command with exit status 0, the report with a traceback)."""
+    huge = "1180591620717411303424"
+    proc = run_cli("-m", f"seed={huge},1", "plots=false", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"#0 or lr=1 seed={huge}: ConfigError: Invalid config: seed={huge} is not allowed" in proc.stderr
+    client = store(tmp_path)
+    (parent,) = [r for r in all_runs(client) if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.status == "FAILED" and parent.data.metrics["runs"] == 2
+    assert "sweep.html" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    report = subprocess.run(
+        [sys.executable, "-m", "runner.report"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr

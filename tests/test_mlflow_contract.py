@@ -88,3 +88,14 @@ def test_the_names_spelled_by_hand_are_mlflows():
     assert names.DATASET_CONTEXT_TAG == mlflow_tags.MLFLOW_DATASET_CONTEXT
     for status in ("RUNNING", "FINISHED", "FAILED", "KILLED"):
         assert getattr(names, status) == RunStatus.to_string(getattr(RunStatus, status))
+
+
+def test_the_limits_spelled_by_hand_are_mlflows():
+    """The longest experiment and gate (dataset) names the config allows, checked before a run
+    trains rather than refused by MLflow after it (issue 30, item 18)."""
+    from mlflow.utils import validation
+
+    from runner import config
+
+    assert config.MAX_EXPERIMENT_NAME == validation.MAX_EXPERIMENT_NAME_LENGTH
+    assert config.MAX_GATE_NAME == validation.MAX_DATASET_NAME_SIZE
