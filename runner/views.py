@@ -52,6 +52,7 @@ CREATED_COLUMN = "runDateAndNestInfo"  # the UI's id of its Created column, whic
 RUN_NAME_ORDER = f"tags.`{RUN_NAME_TAG}`"  # the runs table's "Run Name" sort
 LEGEND_IN_HALF = 4  # the names a legend shows whole in a card half the page wide (1440×900)
 UI_PAGE = 100  # runs the MLflow UI (3.17) loads at a time; more wait for its "Load more" button
+MAX_PARTS = 10  # parts a sweep is cut into at most: two links and two experiment tags each
 
 
 def keys(name: str) -> tuple[str, str]:
@@ -64,7 +65,8 @@ def parts(
 ) -> tuple[str, list[Any]] | None:
     """How to cut a sweep of more runs than the UI loads at once (UI_PAGE) into parts that it
     loads whole: the first axis whose every value holds at most UI_PAGE runs, and its values.
-    None when the sweep fits, or when no axis cuts it finely enough."""
+    None when the sweep fits, or when no axis cuts it finely enough in at most MAX_PARTS parts
+    (a 151-value axis is no 151 parts: its table loads 100 runs, and a button the rest)."""
     if sum(n for _, n in runs_per_cell) <= UI_PAGE:
         return None
     for at, key in enumerate(cell_keys):
@@ -72,7 +74,7 @@ def parts(
         for cell, n in runs_per_cell:
             totals[cell[at]] = totals.get(cell[at], 0) + n
         quotable = all(quoted(param_text(v)) is not None for v in totals)
-        if max(totals.values()) <= UI_PAGE and quotable:
+        if max(totals.values()) <= UI_PAGE and quotable and len(totals) <= MAX_PARTS:
             return key, sorted(totals, key=str)
     return None
 

@@ -389,3 +389,14 @@ def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(
     assert re.findall(r"^\[(\d)/6 ", proc.stdout, re.M) == ["1", "2", "3", "4", "5", "6"]
     assert proc.stdout.rindex("/6 ") < proc.stdout.index("sweep: gate×lr, 6 runs, ")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_second_sweep_into_the_same_folder_prints_its_own_progress_only(tmp_path, new_store):
+    """A hydra.sweep.dir the user sets is used as it is: the second sweep into it once replayed
+    the first's lines, `[5/4] … [8/4]` (issue 30, item 10)."""
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    sweep = ["-m", "gate=or,and", "lr=0.5,1", "plots=false", "hydra.sweep.dir=mine"]
+    for _ in range(2):
+        proc = run_cli(*sweep, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert re.findall(r"^\[(\d)/4 ", proc.stdout, re.M) == ["1", "2", "3", "4"]

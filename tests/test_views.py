@@ -223,3 +223,13 @@ def test_a_part_of_a_sweep_is_found_by_a_filter_that_quotes_its_value():
     )
     ((table, _),) = [(v, k) for k, v in state.items() if not k.endswith("-charts")]
     assert table["searchFilter"].endswith(' AND params.`gate` = "o\'r"')
+
+
+def test_a_sweep_is_cut_into_a_few_parts_at_most():
+    """151 values of one axis once made 151 one-run parts: 305 printed links and 304 experiment
+    tags (issue 30, item 21). Past MAX_PARTS the sweep is not cut: its one view loads 100 runs
+    and a button the rest."""
+    one_axis = [((lr / 100,), 1) for lr in range(1, 152)]
+    assert views.parts(["lr"], one_axis) is None
+    few = [((gate, lr / 100), 1) for gate in ("or", "and") for lr in range(1, 91)]
+    assert views.parts(["gate", "lr"], few) == ("gate", ["and", "or"])

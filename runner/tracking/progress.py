@@ -61,7 +61,10 @@ class Printer(threading.Thread):
             planned,
             polled,
         )
-        self.offset, self.printed, self.done = 0, 0, threading.Event()
+        # from the file's end: a sweep run before into the same folder (a hydra.sweep.dir the
+        # user set) left its lines there, which are not this sweep's
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+        self.printed, self.done = 0, threading.Event()
 
     def run(self) -> None:
         looks = 0
