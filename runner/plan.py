@@ -29,6 +29,7 @@ from runner.tracking.names import (
     ERROR_TAG,
     FINGERPRINT_TAG,
     FINISHED,
+    HOST_TAG,
     OVERRIDES_TAG,
     PARENT_TAG,
     PID_TAG,
@@ -130,6 +131,13 @@ def resumed(
         raise SystemExit(
             f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{given}`, not "
             f"`{asked}`: give its overrides, or leave resume out for a new sweep"
+        )
+    if parent.info.status == RUNNING:  # its owner is alive: the store ended those of gone processes
+        tags = parent.data.tags
+        owner = f"process {tags.get(PID_TAG, '?')} on {tags.get(HOST_TAG, '?')}"
+        raise SystemExit(
+            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) is still running ({owner}): "
+            "let it end, or stop it, then resume it"
         )
     done = readback.finished_jobs(store, sweep)
     if parent.info.status == FINISHED and sweep.planned is not None and len(done) >= sweep.planned:

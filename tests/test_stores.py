@@ -146,6 +146,40 @@ def test_a_resume_with_other_overrides_is_refused(tmp_path):
     assert len(finished_runs(tmp_path)) == 3
 
 
+def test_a_resume_while_the_sweep_still_runs_is_refused(tmp_path, new_store):
+    """resume=latest while the same sweep runs once ran its jobs twice, 43–48 runs for 24 jobs
+    (issue 30, item 2): the parent is owned by a live process, and a second never reopens it.
+    (Should the first end before the second looks, the second is a plain resume of nothing left.)"""
+    client = MlflowClient(new_store(tmp_path / "outputs" / "mlflow.db"))
+    sweep = ["-m", "gate=or,and", "lr=0.1,0.5,1,2", "seed=range(0,10)", "plots=false"]  # 80 jobs
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "runner", *sweep], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+
+    def children(status: str = "FINISHED") -> list:
+        experiment = client.get_experiment_by_name("perceptron")
+        if experiment is None:  # not made yet
+            return []
+        query = f"tags.`mlflow.parentRunId` LIKE '%' AND attributes.status = '{status}'"
+        return client.search_runs([experiment.experiment_id], query, max_results=1000)
+
+    while not children():
+        assert first.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        time.sleep(0.2)
+    second = run_cli(*sweep, "resume=latest", cwd=tmp_path)
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    if "Resuming" not in second.stdout:  # 80 jobs outlast its start: refused as the first still runs
+        assert second.returncode == 1
+        (line,) = second.stderr.strip().splitlines()
+        assert " is still running (process " in line and line.endswith(
+            "let it end, or stop it, then resume it"
+        )
+    assert len(children()) == 80 and not children("RUNNING")
+
+
 def test_a_resume_of_a_sweep_with_nothing_left_to_run_is_refused(tmp_path):
     """A Ctrl-C before anything was logged leaves the latest sweep an older one that FINISHED
     whole: resume=latest says so, rather than reopening it (issue 30, item 11)."""
