@@ -86,16 +86,24 @@ def main(argv: list[str] | None = None) -> None:
         mattered = "".join(f"{line}\n" for line in said if line) + ("\n" if any(said) else "")
         print(mattered + pivots.text(tables, shape))
         text = f"# {sweep.name}\n\n{mattered}{pivots.markdown(tables, shape)}"
-    if args.csv:
-        args.csv.mkdir(parents=True, exist_ok=True)
-        summary.to_csv(args.csv / "summary.csv", index=False)
-        if sweep.search:  # named as the sweep's parent names its files (runner/review.py)
-            ranked.to_csv(args.csv / "best_trials.csv", index=False)
-        else:
-            pivots.write_csv(tables, args.csv)
-    if args.markdown:
-        args.markdown.write_text(text)
+    try:
+        if args.csv:
+            args.csv.mkdir(parents=True, exist_ok=True)
+            summary.to_csv(args.csv / "summary.csv", index=False)
+            if sweep.search:  # named as the sweep's parent names its files (runner/review.py)
+                ranked.to_csv(args.csv / "best_trials.csv", index=False)
+            else:
+                pivots.write_csv(tables, args.csv)
+        if args.markdown:
+            args.markdown.write_text(text)
+    except OSError as err:  # a folder that is a file, one that is not there, no permission
+        raise SystemExit(
+            f"Cannot write the report to {err.filename or args.csv or args.markdown}: {err.strerror}"
+        ) from None
 
 
 if __name__ == "__main__":
+    from runner.tracking import signals
+
+    signals.install()  # a Ctrl-C says "Interrupted (SIGINT)", with no traceback
     main(sys.argv[1:])

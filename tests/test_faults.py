@@ -267,3 +267,15 @@ def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job
     (parent,) = first_runs(client)
     table = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path))
     assert sorted(pd.read_json(table, orient="split")["job"]) == list(range(6))
+
+
+def test_a_ctrl_c_in_the_report_says_interrupted_in_one_line(tmp_path):
+    """`python -m runner.report` stopped as it reads the sweep back: no traceback (issue 30,
+    item 16)."""
+    assert run_cli("-m", "lr=0.5,1", "plots=false", cwd=tmp_path).returncode == 0
+    script = SIGNAL_AFTER.replace('sys.argv = ["runner", ', 'sys.argv = ["report", ').replace(
+        'runpy.run_module("runner",', 'runpy.run_module("runner.report",'
+    )
+    proc = run_cli("-c", script, "runner.readback:sweep_summary", cwd=tmp_path, python_args=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == ["Interrupted (SIGINT)"], proc.stderr

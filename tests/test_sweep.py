@@ -400,3 +400,16 @@ def test_a_second_sweep_into_the_same_folder_prints_its_own_progress_only(tmp_pa
         proc = run_cli(*sweep, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert re.findall(r"^\[(\d)/4 ", proc.stdout, re.M) == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("where", ["--csv", "--markdown"])
+def test_the_report_says_in_one_line_where_it_cannot_write(swept, tmp_path, where):
+    """A folder through a file, or a file in a folder that is not there: one line, not a
+    traceback (issue 30, item 16)."""
+    _, uri, _, _, _, _ = swept
+    (tmp_path / "a_file").write_text("")
+    target = tmp_path / "a_file" / "x" if where == "--csv" else tmp_path / "no" / "dir" / "r.md"
+    with pytest.raises(SystemExit) as stopped:
+        report.main(["--tracking-uri", uri, where, str(target)])
+    why = "Not a directory" if where == "--csv" else "No such file or directory"
+    assert str(stopped.value).startswith("Cannot write the report to ") and str(stopped.value).endswith(why)
