@@ -460,6 +460,7 @@ def test_an_overflow_is_diverged_never_converged(tmp_path, monkeypatch):
     assert (run.data.params["stop_reason"], run.data.metrics["converged"]) == ("diverged", 0)
 
 
+@pytest.mark.scale
 def test_a_sweep_with_a_seed_past_64_bits_fails_that_job_and_is_still_reviewed(tmp_path):
     """The seed's job fails with its one line; the parent keeps every job's row (the seed as
     typed) and its review; the report reads it back (issue 30, item 7: the parent once ended with

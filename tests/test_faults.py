@@ -269,6 +269,7 @@ def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job
     assert sorted(pd.read_json(table, orient="split")["job"]) == list(range(6))
 
 
+@pytest.mark.scale
 def test_a_ctrl_c_in_the_report_says_interrupted_in_one_line(tmp_path):
     """`python -m runner.report` stopped as it reads the sweep back: no traceback (issue 30,
     item 16)."""

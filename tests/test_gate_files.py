@@ -35,7 +35,12 @@ FILES = {
 }
 
 
-@pytest.mark.parametrize("case", FILES)
+QUICK = ("header", "defaults")  # the others in CI's scale run
+
+
+@pytest.mark.parametrize(
+    "case", [c if c in QUICK else pytest.param(c, marks=pytest.mark.scale) for c in FILES]
+)
 def test_a_gate_file_that_reaches_beyond_the_gate_is_refused_before_anything_runs(tmp_path, case):
     where, text, why = FILES[case]
     shared = tmp_path / "shared"
@@ -55,6 +60,7 @@ def test_a_gate_file_that_reaches_beyond_the_gate_is_refused_before_anything_run
     assert not (tmp_path / "outputs").exists()
 
 
+@pytest.mark.scale
 def test_a_gate_file_of_gate_keys_and_the_projects_tables_runs(tmp_path):
     shared = tmp_path / "shared" / "gate"
     shared.mkdir(parents=True)

@@ -391,6 +391,7 @@ def test_the_parallel_launcher_runs_jobs_on_two_processes_and_reads_the_same(
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.scale
 def test_a_second_sweep_into_the_same_folder_prints_its_own_progress_only(tmp_path, new_store):
     """A hydra.sweep.dir the user sets is used as it is: the second sweep into it once replayed
     the first's lines, `[5/4] … [8/4]` (issue 30, item 10)."""
