@@ -237,3 +237,21 @@ def answer(mean: pd.DataFrame, share: pd.DataFrame, layout: Layout) -> str:
         verb = "never converges" if len(never) == 1 else "never converge"
         said.append(f"{', '.join(never)} {verb}")
     return "; ".join(said) + "." if said else ""
+
+
+def along(summary: pd.DataFrame, key: str, others: list[str]) -> dict[str, pd.Series]:
+    """The mean epochs of each cell whose every finished run converged, along the axis `key`:
+    one series (by `key`'s value) per value of the `others`, named `gate=or`; NaN where a run did
+    not converge."""
+    done = finished(summary)
+    groups = [*others, key]
+    cells = done.groupby(groups, sort=False).agg(epochs=("epochs", "mean"), share=("converged", "mean"))
+    cells = cells["epochs"].where(cells["share"] == 1)
+    if not others:
+        return {"all": cells.sort_index()}
+    lines = {}
+    for values, part in cells.groupby(level=list(range(len(others))), sort=False):
+        values = values if isinstance(values, tuple) else (values,)
+        name = ", ".join(f"{k}={number(v)}" for k, v in zip(others, values))
+        lines[name] = part.droplevel(list(range(len(others)))).sort_index()
+    return lines

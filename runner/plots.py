@@ -356,6 +356,29 @@ def objective(done: pd.DataFrame, axes: Sequence[Axis], path: Path) -> None:
     fig.savefig(path, pil_kwargs=PNG)
 
 
+def against_axis(lines: dict[str, pd.Series], key: str, path: Path) -> None:
+    """A grid's answer along one numeric axis: the mean epochs of each cell whose every run
+    converged, against that axis's values, a line per value of the others (`lines`, by name);
+    a cell with a run that did not converge leaves a gap, never a fast point."""
+    fig = Figure(figsize=(6.4, 3.8), dpi=DPI)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, values in lines.items():
+        never = values.isna().all()
+        label = f"{name} (never converged in every run)" if never else name
+        ax.plot(values.index.astype(float), values.to_numpy(dtype=float), marker="o", label=label)
+    numbers = sorted({float(v) for values in lines.values() for v in values.index})
+    if numbers and min(numbers) > 0 and max(numbers) / min(numbers) >= 100:
+        ax.set_xscale("log")
+    ax.set(xlabel=key, ylabel="mean epochs to converge")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    if len(lines) > 1:
+        ax.legend(fontsize="small", ncols=min(len(lines), 4))
+    fig.suptitle(f"Epochs against {key}: cells whose every run converged")
+    fig.tight_layout()
+    fig.savefig(path, pil_kwargs=PNG)
+
+
 def importance(shares: dict[str, float], path: Path) -> None:
     """Which setting mattered: each swept axis's share of the spread of epochs (η²), as bars,
     the largest on top."""

@@ -115,6 +115,12 @@ def review(
             folder / "heatmap_epochs.png",
         )
         out.files.append(folder / "heatmap_epochs.png")
+    numeric = [a.key for a in axes if a.numeric and a.key in layout.cell_keys]
+    for key in numeric:  # the answer along each numeric axis, a line per value of the others
+        others = [k for k in layout.cell_keys if k != key]
+        path = folder / f"epochs_by_{key}.png"
+        plots.against_axis(pivots.along(summary, key, others), key, path)
+        out.files.append(path)
     shares = pivots.importance(summary, layout.cell_keys)
     out.metrics.update({f"importance.{key}": value for key, value in shares.items()})
     if shares:
@@ -138,6 +144,7 @@ def review(
         (what, path)
         for what, path in (
             ("The heatmap", folder / "heatmap_epochs.png"),
+            *((f"Epochs against {key}", folder / f"epochs_by_{key}.png") for key in numeric),
             ("Which setting mattered", folder / "importance_epochs.png"),
         )
         if path in out.files

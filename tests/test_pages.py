@@ -139,6 +139,11 @@ def test_the_sweeps_page_answers_first_with_the_pivot_as_a_table(tmp_path):
     # below: the pictures, every run with its run id, and the commands
     runs = next(t for t in page.tables if t[0][:2] == ["job", "run_name"])
     assert len(runs) == 19 and runs[0][-1] == "run_id"
+    assert [h for h in re.findall(r"<h2>([^<]*)</h2>", markup)][1:4] == [
+        "The heatmap",
+        "Epochs against lr",  # a chart per numeric axis
+        "Which setting mattered",
+    ]
     assert COMMANDS["made it:"] in "".join(page.text)
 
 
@@ -251,3 +256,11 @@ def test_the_run_page_escapes_its_name_and_loads_nothing(tmp_path):
     page = Page(markup)
     assert evil in page.text and not page.addresses  # SVG drawn inline: no address at all
     assert "<script src" not in markup
+
+
+def test_the_answer_along_lr_leaves_a_gap_where_a_run_did_not_converge():
+    lines = pivots.along(summary(), "lr", ["gate"])
+    assert list(lines) == ["gate=or", "gate=xor", "gate=and"]
+    assert lines["gate=or"].to_dict() == pytest.approx({0.1: 13 / 3, 1.0: 2.0})
+    assert lines["gate=xor"].isna().all()  # no point at 2 epochs: it never converged
+    assert lines["gate=and"][0.1] == 3 and pd.isna(lines["gate=and"][1.0])  # 2 of 3 converged: no point

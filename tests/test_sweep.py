@@ -197,6 +197,7 @@ def test_the_parent_files(swept):
         "pivot_share_converged.csv",
         "pivot_runs_per_cell.csv",
         "sweep.html",  # its page: tests/test_pages.py
+        "epochs_by_lr.png",  # the answer along lr: a line per gate, cells whose every run converged
     }
     assert (
         download(client, parent.info.run_id, "heatmap_epochs.png", folder).read_bytes()[:8]
