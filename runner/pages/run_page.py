@@ -218,7 +218,7 @@ def _epoch_words(run: TrainedRun, rows: pd.DataFrame, epoch: int) -> str:
             "p", text("(this epoch's rows are past max_trace_rows: not in the trace)"), class_="muted"
         )
     n = run.inputs.shape[1]
-    sentences = [element("li", text(_row_words(run, row, n))) for _, row in rows.iterrows()]
+    sentences = [element("li", text(row_words(run, row, n))) for _, row in rows.iterrows()]
     errors = int(run.result.errors[epoch - 1])
     after = (
         f"After epoch {epoch}: W = {vector(run.result.epoch_weights[epoch - 1])}, "
@@ -228,8 +228,8 @@ def _epoch_words(run: TrainedRun, rows: pd.DataFrame, epoch: int) -> str:
     return _trace_table(rows, blank=False) + element("ol", "".join(sentences)) + element("p", text(after))
 
 
-def _row_words(run: TrainedRun, row: pd.Series, n: int) -> str:
-    """One trace row in the textbook's words."""
+def row_words(run: TrainedRun, row: pd.Series, n: int) -> str:
+    """One trace row in the textbook's words (the run's page, and the checker's hint)."""
     s = run.setup
     x = [row[f"X{i}"] for i in range(1, n + 1)]
     w = [row[f"W{i}"] for i in range(1, n + 1)]
