@@ -43,6 +43,32 @@ def test_an_install_works_from_any_folder(tmp_path, how):
     assert sorted(r.info.status for r in runs) == ["FINISHED"] * 4  # one run, a parent, two jobs
     (parent,) = [r for r in runs if "sweep.sweeper" in r.data.params]
     assert parent.data.params["sweep.sweeper"] == "cached"
+    if how == ["."]:  # a plain install has no conf/ to copy a gate into: a folder of one's own
+        (elsewhere / "mine" / "gate").mkdir(parents=True)
+        (elsewhere / "mine" / "gate" / "implies.yaml").write_text(
+            "name: implies\nn_inputs: null\ninputs_encoding: bipolar\ntargets_encoding: bipolar\n"
+            "inputs: [[-1, -1], [-1, 1], [1, -1], [1, 1]]\ntargets: [1, 1, -1, 1]\n"
+        )
+        own = [
+            "--config-dir",
+            "mine",
+            "gate=implies",
+            "lr=1",
+            "init.weights=[0,0]",
+            "init.bias=0",
+            "plots=false",
+        ]
+        proc = subprocess.run(
+            [python, "-m", "runner", *own], cwd=elsewhere, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0 and "Converged after 3 epochs" in proc.stdout, proc.stderr[-3000:]
+        proc = subprocess.run(
+            [python, "-m", "runner", "gate=implies"], cwd=elsewhere, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [  # one line, not Hydra's 15
+            "gate=implies: there is no 'implies' in gate "
+            "(the choices: and, custom, majority, nand, nor, or, xnor, xor)"
+        ]
     if how != ["-e", "."]:
         return
     # an install with no extras: each launcher or sweeper that needs one says how to install it
