@@ -36,7 +36,11 @@ def check(argv: Sequence[str]) -> None:
         for choice in _choices(argv, group):
             for folder in dirs:
                 path = folder / group / f"{choice}.yaml"
-                if path.is_file():
+                try:
+                    found = path.is_file()
+                except (OSError, ValueError):  # a name no file can have: Hydra says there is none
+                    break
+                if found:
                     _check_file(path, group, choice)
                     break
 
@@ -81,12 +85,13 @@ def _choices(argv: Sequence[str], group: str) -> Iterator[str]:
         return
     try:
         (override,) = OverridesParser.create().parse_overrides(given[-1:])
+        if override.is_sweep_override():
+            choices = [str(v) for v in override.sweep_string_iterator()]
+        else:
+            choices = [] if override.value() is None else [str(override.value())]
     except Exception:  # Hydra reports a bad override itself
         return
-    if override.is_sweep_override():
-        yield from (str(v) for v in override.sweep_string_iterator())
-    elif override.value() is not None:
-        yield str(override.value())
+    yield from choices
 
 
 def _extra_dirs(argv: Sequence[str]) -> Iterator[Path]:
