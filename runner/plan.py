@@ -28,7 +28,6 @@ from runner.tracking.errors import UsageError
 from runner.tracking.names import (
     ERROR_TAG,
     FINGERPRINT_TAG,
-    FINISHED,
     HOST_TAG,
     OVERRIDES_TAG,
     PARENT_TAG,
@@ -140,11 +139,6 @@ def resumed(
             "let it end, or stop it, then resume it"
         )
     done = readback.finished_jobs(store, sweep)
-    if parent.info.status == FINISHED and sweep.planned is not None and len(done) >= sweep.planned:
-        raise SystemExit(
-            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) finished every one of its "
-            f"{sweep.planned} jobs: nothing to resume; leave resume out for a new sweep"
-        )
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
     return sweep.run_id, sweep.name, done
 

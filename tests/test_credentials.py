@@ -21,6 +21,10 @@ SECRET = "s3cret-Pa55"
 def test_a_uri_loses_its_user_and_password_wherever_it_is_in_a_text():
     said = f"mlflow.tracking_uri=http://ada:{SECRET}@example.org:5000 and https://bob@h/x, sqlite:///a/b.db"
     assert redacted(said) == "mlflow.tracking_uri=http://example.org:5000 and https://h/x, sqlite:///a/b.db"
+    escaped = (
+        f"- mlflow.tracking_uri=http\\://ada\\:{SECRET}@127.0.0.1\\:5000"  # as Hydra's overrides.yaml has it
+    )
+    assert redacted(escaped) == "- mlflow.tracking_uri=http\\://127.0.0.1\\:5000"
     assert ui.run_url(f"http://ada:{SECRET}@host:5000/", "1", "r") == (
         "http://host:5000/#/experiments/1/runs/r?workflowType=machine_learning"
     )

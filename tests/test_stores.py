@@ -180,21 +180,6 @@ def test_a_resume_while_the_sweep_still_runs_is_refused(tmp_path, new_store):
     assert len(children()) == 80 and not children("RUNNING")
 
 
-def test_a_resume_of_a_sweep_with_nothing_left_to_run_is_refused(tmp_path):
-    """A Ctrl-C before anything was logged leaves the latest sweep an older one that FINISHED
-    whole: resume=latest says so, rather than reopening it (issue 30, item 11)."""
-    assert run_cli("-m", "lr=0.5,1", "plots=false", cwd=tmp_path).returncode == 0
-    proc = run_cli("-m", "lr=0.5,1", "plots=false", "resume=latest", cwd=tmp_path)
-    assert proc.returncode != 0
-    (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("resume=latest: the sweep 'sweep: lr, 2 runs, ")
-    assert line.endswith(
-        "finished every one of its 2 jobs: nothing to resume; leave resume out for a new sweep"
-    )
-    (parent,) = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" not in r.data.tags]
-    assert parent.info.status == "FINISHED" and len(finished_runs(tmp_path)) == 3  # untouched
-
-
 def test_a_resume_of_a_run_that_is_no_sweeps_parent_is_refused(tmp_path):
     """resume=<the id of a single run> once reopened that run as a sweep's parent and rewrote it
     (issue 30, item 5); the report refuses it too."""

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 
 # scheme://user:password@ (or user@): what any URI in a text carries before its host
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+# (Hydra's overrides.yaml escapes the colons: `http\://user\:pass@host`)
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*\\?://)[^/@\s'\"]+@")
 
 
 def redacted(text: str) -> str:
