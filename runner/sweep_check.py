@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from hydra_plugins.perceptron_runner.compose import sweep_cache
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.config import point_and_reason
+from runner.tracking import signals
 
 
 def check_points(config: DictConfig) -> None:
@@ -35,6 +36,7 @@ def check_points(config: DictConfig) -> None:
         for job in jobs:
             cache.check(job)
     except (HydraException, OmegaConfBaseException) as err:
+        signals.raise_if_received()  # a Ctrl-C inside OmegaConf comes out as its error: it was the Ctrl-C
         raise SystemExit(
             f"Cannot start the sweep: {point_and_reason(err)}; nothing was run or logged"
         ) from None
