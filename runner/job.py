@@ -177,7 +177,8 @@ def _record(
     store, experiment, tags = _destination(cfg, place, fingerprint)
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))
     pictures, images = drawn.result() if drawn is not None else (None, [])
-    if place.saved_config is not None:
+    uri = str(cfg.mlflow.tracking_uri)
+    if place.saved_config is not None and credentials.redacted(uri) != uri:  # only then: a job's hot path
         credentials.redact_files(place.saved_config)  # the store's user and password stay here
     files = [path for path in (place.saved_config, pictures) if path is not None]
     name = place.run_name(cfg)
