@@ -20,7 +20,7 @@ try:
     from runner import gate_files
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.job import task
-    from runner.sweep import close_open_sweep
+    from runner.tracking.callback import close_open_sweep
     from runner.tracking.errors import OutOfSpace, UsageError, first_line
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None

@@ -157,11 +157,12 @@ def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
     """A sweep's runs, one row each, as its parent's summary lists them: the latest sweep in the
     app's store and experiment (as `overrides` set them, e.g. "mlflow.tracking_uri=..."), or
     the sweep whose parent run id is `parent`."""
-    from runner import readback
+    from runner.sweeps import COLUMNS
+    from runner.tracking import readback
     from runner.tracking.sqlite_store import absolute
     from runner.tracking.store import open_store
 
     where = compose(*overrides).mlflow
     store = open_store(absolute(where.tracking_uri, Path.cwd()))
     sweep = readback.find_sweep(store, where.experiment_name, parent)
-    return readback.sweep_summary(store, sweep)
+    return readback.sweep_summary(store, sweep, COLUMNS)

@@ -1,11 +1,9 @@
-"""What a sweep varied, and how its results are laid out because of it. Plain Python.
+"""How a sweep's results are laid out along what it varied. Plain Python.
 
-A sweep's axes are the keys it lists values for (`gate=or,and`, `lr=0.1,1`, a preset's
-`hydra.sweeper.params`, or the keys an Optuna search draws), named as the runs' params are: a
-config group's choice by the group (`gate`, `rule`), any other key by its dotted path (`lr`,
-`init.low`). Everything a sweep reports is laid out along them: the pivot tables, the heatmap,
-the parent run's name and params, and the MLflow UI's ready view (runner/views.py).
-runner/sweep_axes.py reads them off the sweep's Hydra config.
+A sweep's axes (runner/tracking/axes.py reads them off its Hydra config: `gate=or,and`,
+`lr=0.1,1`, a preset's lists, the keys a search draws) are laid out here the perceptron's way:
+the gate down, the learning rate across, the seed averaged over. The pivot tables, the heatmap,
+the sweep's page and the MLflow UI's ready views (runner/views.py) all follow the layout.
 """
 
 from __future__ import annotations
@@ -13,25 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runner.console import count
+from runner.tracking.axes import Axis
 
 SEED = "seed"
 # Which numeric axis goes across, and which categorical one goes down, when several vary.
 PREFERRED_NUMERIC = ("lr",)
 PREFERRED_CATEGORICAL = ("gate", "rule", "activation")
-
-
-@dataclass(frozen=True)
-class Axis:
-    key: str  # the param's name: gate, lr, init.low
-    values: tuple[str, ...]  # as the sweep lists them ("0.1", "1"); empty for a search
-    numeric: bool
-    spec: str = ""  # what the sweep said, when that is not a list: a search's distribution
-
-    @property
-    def listing(self) -> str:
-        """The values as one line, for the parent run's `sweep.<key>` param."""
-        return self.spec or ",".join(self.values)
 
 
 @dataclass(frozen=True)
@@ -79,12 +64,3 @@ def _main(axes: list[Axis], preferred: tuple[str, ...]) -> Axis | None:
             if axis.key == key:
                 return axis
     return axes[0] if axes else None
-
-
-def sweep_name(preset: str, axes: Sequence[Axis], jobs: int | None, clock: str, search: bool) -> str:
-    """`grid: gate×lr×seed, 48 runs, 21:04:17`: what was swept and when, so that two sweeps of
-    the same command are told apart."""
-    what = "×".join(a.key for a in axes) or "one point"
-    unit = "trial" if search else "run"
-    runs = count(jobs, unit) if jobs is not None else f"? {unit}s"
-    return f"{preset}: {what}, {runs}, {clock}"

@@ -107,7 +107,7 @@ class RunnerConfig:
     plots: bool = MISSING
     epoch_images: Optional[bool] = MISSING  # null: a single run's yes, a sweep job's no
     run_page: Optional[bool] = MISSING  # null: a single run's yes, a sweep job's no
-    resume: Optional[str] = MISSING  # a sweep's parent run id, or latest; read by runner/sweep.py
+    resume: Optional[str] = MISSING  # a sweep's parent run id, or latest; read by runner/tracking/parent.py
     init: InitConfig = field(default_factory=InitConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 

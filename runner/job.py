@@ -3,7 +3,7 @@
     config ──► run.train ──► console (the trace, the outcome) ──► record ──► tracking.writer
 
 In a sweep a job adds one progress line instead of printing its trace (its log file keeps
-everything), logs its run under the sweep's parent, as the sweep's plan says (runner/plan.py:
+everything), logs its run under the sweep's parent, as the sweep's plan says (tracking/plan.py:
 from the sweep's folder, or from the store where the job's machine does not see the folder),
 and a job that fails still gets a FAILED run that says why. A job that could not log says so in
 its line, and the sweep counts it missing.
@@ -12,6 +12,7 @@ its line, and the sweep counts it missing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import console, helper, plan, run
+from runner import console, helper, run
 from runner.config import config_error_line
-from runner.tracking import progress, signals
+from runner.tracking import plan, progress, signals
+from runner.tracking.axes import point
 from runner.tracking.errors import OutOfSpace, UsageError, first_line, out_of_space
-from runner.tracking.names import FINGERPRINT_TAG, JOB_NUM_TAG, NOT_PARAMS, PARENT_TAG, PROGRESS_TAG
+from runner.tracking.names import (
+    FINGERPRINT_TAG,
+    JOB_NUM_TAG,
+    NOT_PARAMS,
+    PARENT_TAG,
+    POINT_TAG,
+    PROGRESS_TAG,
+)
 
 log = logging.getLogger("runner")  # not __name__: run as `-m runner` that is "__main__"
 
@@ -41,6 +50,7 @@ class JobContext:
     saved_config: Path | None  # Hydra's .hydra folder, unless hydra.output_subdir is null
     sweep_dir: Path
     job_num: int
+    choices: dict[str, str]  # the config groups' choices
     gate_source: Path  # the gate's config file (run.gate_source)
     plan: plan.Plan | None  # the sweep's plan, None outside a sweep (or a sweep with none found)
 
@@ -62,6 +72,7 @@ class JobContext:
             saved_config=None if hydra.output_subdir is None else output_dir / hydra.output_subdir,
             sweep_dir=sweep_dir,
             job_num=hydra.job.num if in_sweep else 0,
+            choices=dict(hydra.runtime.choices),
             gate_source=run.gate_source(hydra),
             plan=plan.read(sweep_dir) if in_sweep else None,
         )
@@ -239,6 +250,8 @@ def _destination(cfg: DictConfig, place: JobContext, fingerprint: str | None):
         parent = place.plan and place.plan.parent_in(store.uri, cfg.mlflow.experiment_name)
         if parent:
             tags[PARENT_TAG] = parent
+        if place.plan is not None and place.plan.axes:
+            tags[POINT_TAG] = json.dumps(point(cfg, place.choices, place.plan.axes))
     return store, experiment, tags
 
 

@@ -21,9 +21,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from runner.axes import Axis, Layout
+from runner.axes import Layout
 from runner.console import number
 from runner.perceptron import TrainResult, mistakes_of
+from runner.tracking.axes import Axis
 
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
 MAX_STEPS = 50  # a run's pictures epoch by epoch, at most: the start, the last, evenly between

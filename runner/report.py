@@ -23,9 +23,9 @@ from runner.tracking.names import FINISHED
 
 
 def main(argv: list[str] | None = None) -> None:
-    from runner import readback
     from runner.config import compose_defaults
-    from runner.tracking import stale_runs
+    from runner.sweeps import COLUMNS
+    from runner.tracking import readback, stale_runs
     from runner.tracking.sqlite_store import absolute, sqlite_path
     from runner.tracking.store import open_store
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         if closed:  # so that a killed sweep reads as what it is
             print(stale_runs.message(closed), file=sys.stderr)
         sweep = readback.find_sweep(store, args.experiment, args.parent)
-        summary = readback.sweep_summary(store, sweep)
+        summary = readback.sweep_summary(store, sweep, COLUMNS)
     except UsageError as err:
         raise SystemExit(str(err)) from None
 

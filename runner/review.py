@@ -1,7 +1,7 @@
 """A finished sweep, reviewed: its tables and pictures as files, its numbers, its description.
 
-Plain pandas and matplotlib on the sweep's summary (one row per run, runner.readback); the sweep's
-parent run logs what this returns (runner.sweep), and `python -m runner.report` prints the same
+Plain pandas and matplotlib on the sweep's summary (one row per run, runner/tracking/readback.py); the sweep's
+parent run logs what this returns (runner/sweeps.py), and `python -m runner.report` prints the same
 tables. What a sweep gets:
 - a grid (Hydra's sweeper, any launcher): the pivot tables on what varied (pivot_*.csv,
   pivots.md) and heatmap_epochs.png, a panel per value of any axis beyond rows and columns; and
@@ -20,9 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from runner import pivots
-from runner.axes import SEED, Axis, Layout
+from runner.axes import SEED, Layout
 from runner.console import count, number
 from runner.tracking import signals
+from runner.tracking.axes import Axis
 
 MAX_HEATMAP_CELLS = 24  # rows or columns of a panel; more would not read
 MAX_HEATMAP_PANELS = 12

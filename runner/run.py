@@ -106,7 +106,10 @@ def epoch_images(cfg: DictConfig, in_sweep: bool) -> bool:
 # Keys the name says in its own words, and keys that change how a run is shown or where it goes,
 # not what it is: a run's name never spells them as `key=value`
 NAMED_IN_WORDS = {"gate", "gate.n_inputs", "rule", "activation", "activation.theta", "order", "lr", "seed"}
-NOT_WHAT_IT_IS = {"plots", "epoch_images", "run_page", "max_trace_rows", "resume", "sweep"}
+SHOWN_ONLY = ("plots", "epoch_images", "run_page", "max_trace_rows")  # how a run is shown, not what it is
+NOT_WHAT_IT_IS = {*SHOWN_ONLY, "resume", "sweep"}
+# What a run trains: its fingerprint's keys, all of them (tests/test_config.py places every key)
+TRAINS = ("gate", "rule", "activation", "init", "lr", "seed", "max_epochs", "order")
 
 
 def run_page(cfg: DictConfig, in_sweep: bool) -> bool:
@@ -166,8 +169,15 @@ def _what_it_is(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in NOT_PARAMS}
 
 
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
 def fingerprint(cfg: DictConfig) -> str:
-    """What makes two jobs the same job: a digest of the resolved config but for where it is
-    logged and how its sweep was started. A resumed sweep runs a job again only if no FINISHED
-    run of its sweep has its fingerprint."""
-    return hashlib.sha256(json.dumps(_what_it_is(cfg), sort_keys=True).encode()).hexdigest()[:16]
+    """What makes two jobs the same job: a digest of what it trains (the gate's table, the rule,
+    the activation, the initial values, the rate, the seed, the order, the limit), not of how it
+    is shown, where it is logged, or any other key. A resumed sweep runs a job again only if no
+    FINISHED run of its sweep has its fingerprint."""
+    nodes = {key: cfg[key] for key in TRAINS}
+    trains = {k: _plain(v) for k, v in nodes.items()}
+    return hashlib.sha256(json.dumps(trains, sort_keys=True).encode()).hexdigest()[:16]

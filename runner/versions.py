@@ -62,7 +62,7 @@ def version_base() -> dict[str, str]:
     return {} if hydra_14() else {"version_base": "1.3"}
 
 
-TRUSTED = ["runner.sweep.MlflowSweep"]  # what conf/ names for Hydra to instantiate
+TRUSTED = ["runner.tracking.callback.MlflowSweep"]  # what conf/ names for Hydra to instantiate
 
 
 def main_args() -> dict[str, Any]:

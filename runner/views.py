@@ -37,8 +37,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from runner.axes import SEED, Axis, Layout
+from runner.axes import SEED, Layout
 from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, RESULT_METRICS, STOP_REASON
+from runner.tracking.axes import Axis
 from runner.tracking.names import PARENT_TAG, RUN_NAME_TAG
 from runner.tracking.param_text import param_text
 

@@ -239,7 +239,7 @@ def _hydra_config(*overrides: str):
     [("command_line", None), ("grid", 48), ("textbook", 18)],
 )
 def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
-    from runner.sweep_axes import planned_jobs
+    from runner.tracking.axes import planned_jobs
 
     cfg = _hydra_config(f"sweep={preset}")
     assert cfg.hydra.sweeper._target_.endswith("sweeper.CachedSweeper")
@@ -251,7 +251,7 @@ def test_sweep_presets_plan_their_jobs_with_the_cached_sweeper(preset, jobs):
 
 
 def test_optuna_preset_searches_lr_and_the_initial_range():
-    from runner.sweep_axes import planned_jobs
+    from runner.tracking.axes import planned_jobs
 
     cfg = _hydra_config("sweep=optuna", "hydra.sweeper.n_trials=7")
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")

@@ -225,7 +225,7 @@ def first_runs(client: MlflowClient) -> list:
     "instant, command",
     [
         ("runner.tracking.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
-        pytest.param("runner.parent_run:open_sweep", SWEEP, marks=pytest.mark.scale),  # no close yet
+        pytest.param("runner.tracking.parent:open_sweep", SWEEP, marks=pytest.mark.scale),  # no close yet
         pytest.param("runner.tracking.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
         pytest.param(
             "runner.tracking.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale
@@ -255,7 +255,7 @@ def test_a_sweep_stopped_twice_then_resumed_ends_with_one_parent_and_a_row_a_job
     client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
     for instant, resume in (
         ("runner.tracking.writer:write", []),
-        ("runner.plan:reopen", ["resume=latest"]),
+        ("runner.tracking.plan:reopen", ["resume=latest"]),
     ):
         ctrl_c_after(instant, *SWEEP, *resume, cwd=tmp_path)
         (parent,) = first_runs(client)
@@ -277,6 +277,6 @@ def test_a_ctrl_c_in_the_report_says_interrupted_in_one_line(tmp_path):
     script = SIGNAL_AFTER.replace('sys.argv = ["runner", ', 'sys.argv = ["report", ').replace(
         'runpy.run_module("runner",', 'runpy.run_module("runner.report",'
     )
-    proc = run_cli("-c", script, "runner.readback:sweep_summary", cwd=tmp_path, python_args=True)
+    proc = run_cli("-c", script, "runner.tracking.readback:sweep_summary", cwd=tmp_path, python_args=True)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines() == ["Interrupted (SIGINT)"], proc.stderr

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from runner import pivots
-from runner.axes import Axis, layout
+from runner.axes import layout
 from runner.review import review
+from runner.tracking.axes import Axis
 
 GATE = Axis("gate", ("or", "xor", "and"), False)
 LR = Axis("lr", ("0.1", "1"), True)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from runner import pivots, views
-from runner.axes import Axis, Layout, layout, sweep_name
+from runner.axes import Layout, layout
+from runner.tracking.axes import Axis, sweep_name
 from runner.tracking.param_text import parse
 
 GATE = Axis("gate", ("or", "and"), False)

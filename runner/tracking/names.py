@@ -24,7 +24,10 @@ FINGERPRINT_TAG = "runner.fingerprint"  # a sweep's child: which job it is (what
 JOB_NUM_TAG = "hydra.job.num"  # a sweep's child: its job number
 SWEEP_DIR_TAG = "sweep.dir"  # a sweep's parent: its folder (the latest, if resumed); marks a parent
 PROGRESS_TAG = "runner.progress"  # a child whose job did not see the sweep's folder: its progress line
-OVERRIDES_TAG = "sweep.overrides"  # a sweep's parent: its command's overrides, for resume
+OVERRIDES_TAG = "sweep.overrides"  # a sweep's parent: its command's overrides, for a person
+SWEEP_TAG = "sweep.json"  # a sweep's parent: its axes, overrides, search and jobs, as JSON for code
+POINT_TAG = "sweep.point"  # a sweep's child: its values on the sweep's axes, as JSON
+MAX_TAG = 8000  # characters MLflow keeps of a tag's value (mlflow.utils.validation.MAX_TAG_VAL_LENGTH)
 BEST_TAG = "best"  # a sweep's parent: its best cell or trial, in words
 
 # A sweep's parent's params

@@ -18,12 +18,12 @@ def param_text(value: Any) -> str:
         return value
     if isinstance(value, (list, tuple)) and value:
         if all(isinstance(row, (list, tuple)) for row in value):
-            return "; ".join(" ".join(map(_exact, row)) for row in value)
-        return " ".join(map(_exact, value))
+            return "; ".join(" ".join(map(exact, row)) for row in value)
+        return " ".join(map(exact, value))
     return json.dumps(value)
 
 
-def _exact(value: float) -> str:
+def exact(value: float) -> str:
     """Exact, and whole numbers whole: -1 rather than -1.0, 0.1 as 0.1."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))

@@ -4,7 +4,7 @@ A job appends one line to progress.log in the sweep's folder (`append`): when it
 ("x=1 seed=0: done in 12 steps"). It reads nothing back, so a job's cost is the
 same however many ended before it; a file lock (filelock: fcntl where there is one, else the
 platform's own) keeps the lines of jobs that end at once in parallel workers whole. A job that
-does not see the sweep's folder sends the same line as a tag of its run instead (runner/job.py).
+does not see the sweep's folder sends the same line as a tag of its run instead (the app's job).
 
 The sweep's process prints the lines as they come (`Printer`), each numbered and with the time
 left: "[k/N 0:00:12, ~0:01:40 left] x=1 seed=0: done ...". It reads them from the file,

@@ -121,7 +121,7 @@ def _quiet_interrupt(
     kind: type[BaseException], value: BaseException, traceback: TracebackType | None
 ) -> None:
     """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
-    the interrupt, so a sweep's parent run ends KILLED: see runner/parent_run.py.)"""
+    the interrupt, so a sweep's parent run ends KILLED: see parent.py.)"""
     if issubclass(kind, KeyboardInterrupt):
         print(f"Interrupted ({value or 'SIGINT'})", file=sys.stderr)
     else:

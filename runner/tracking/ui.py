@@ -43,7 +43,7 @@ def artifact_url(tracking_uri: str, experiment_id: str, run_id: str, path: str) 
 
 
 def view_url(tracking_uri: str, experiment_id: str, share_key: str, charts: bool = False) -> str:
-    """The experiment's runs page opened on a saved view (runner/views.py)."""
+    """The experiment's runs page opened on a saved view (one an app saved in an experiment tag)."""
     mode = "&compareRunsMode=CHART" if charts else ""
     return f"{runs_url(tracking_uri, experiment_id)}?{TRAINING_VIEW}&viewStateShareKey={share_key}{mode}"
 

@@ -1,10 +1,11 @@
-"""Groups the runs of one Hydra multirun under one parent MLflow run, and reviews them at the end.
+"""Groups the runs of one Hydra multirun under one parent MLflow run, and has the app review them.
 
-`MlflowSweep` is a Hydra callback registered in conf/config.yaml. On multirun start it opens the
-sweep's parent run and writes the plan its jobs read (runner/parent_run.py, runner/plan.py), and
-starts printing the jobs' progress lines (runner/tracking/progress.py). On multirun end it closes the
-parent: the review, the UI's views, the links. A sweep that dies before its end (a job raised,
-Ctrl-C) still gets all of that when the process exits, its parent ending FAILED or KILLED.
+`MlflowSweep` is a Hydra callback, named in the app's config with the app's class (sweep_app.py
+shows how). On multirun start it hands the app the sweep's config, opens the sweep's parent run
+and writes the plan its jobs read (parent.py, plan.py), and starts printing the jobs' progress
+lines (progress.py). On multirun end it closes the parent: the app's review, the links. A sweep
+that dies before its end (a job raised, Ctrl-C) still gets all of that when the process exits,
+its parent ending FAILED or KILLED.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from runner.tracking.errors import OutOfSpace, first_line, out_of_space
 from runner.tracking.names import FINISHED
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
-    from runner.parent_run import OpenSweep
+    from runner.tracking.parent import OpenSweep
     from runner.tracking.progress import Printer
 
 _open_sweep: MlflowSweep | None = None  # the sweep of this process, once it started
@@ -38,27 +39,29 @@ def close_open_sweep(error: BaseException) -> list[str]:
 
 
 class MlflowSweep(Callback):
-    def __init__(self) -> None:
+    def __init__(self, app: str) -> None:
+        self.app = app  # the dotted name of the app's class (sweep_app.SweepApp)
         self._open: OpenSweep | None = None
         self._printer: Printer | None = None
         self.errors_shown: list[str] = []  # the failed jobs' errors, printed at the sweep's end
 
     def __getstate__(self) -> dict[str, Any]:
-        """Nothing: the launchers that run jobs elsewhere (joblib, Ray, submitit) pickle the
-        callbacks with the jobs, which need none of the sweep's state (a store, a thread)."""
-        return {}
+        """The app's name alone: the launchers that run jobs elsewhere (joblib, Ray, submitit)
+        pickle the callbacks with the jobs, which need none of the sweep's state (a store, a thread)."""
+        return {"app": self.app}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()
+        self.__init__(state["app"])
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from runner import parent_run
-        from runner.sweep_check import check_points
-        from runner.tracking import progress
+        from hydra.utils import get_class
 
-        check_points(config)  # a point that cannot be composed stops the sweep before its parent
-        opened = parent_run.open_sweep(config, self._own)
-        polled = parent_run.store_progress(opened)
+        from runner.tracking import parent, progress
+
+        app = get_class(self.app)()
+        app.start(config)  # the app's checks stop the sweep before its parent opens
+        opened = parent.open_sweep(config, self._own, app)
+        polled = parent.store_progress(opened)
         self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
         self._printer.start()
 
@@ -92,13 +95,13 @@ class MlflowSweep(Callback):
     def _close(self, status: str, list_errors: bool = True) -> None:
         if self._open is None:
             return
-        from runner import parent_run
+        from runner.tracking import parent
 
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
         # the parent stays this object's to close until it has ended (after a Ctrl-C here: at exit)
         try:
-            self.errors_shown = parent_run.close(self._open, status, list_errors)
+            self.errors_shown = parent.close(self._open, status, list_errors)
         finally:
             self._open = None
             atexit.unregister(self._close_unfinished)

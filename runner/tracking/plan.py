@@ -9,7 +9,7 @@ finds the same plan in the store instead (`look_up`): the parent run is tagged w
 folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
 command's folder), and the jobs done before are its FINISHED children, asked for job by job.
 Such a plan says so (`shared_folder` False), and the job then sends its progress line through
-the store too (runner/tracking/progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
+the store too (progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
 reopens its parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up
 plan, and `resumed`.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,6 @@ from runner.tracking.names import (
     ERROR_TAG,
     FINGERPRINT_TAG,
     HOST_TAG,
-    OVERRIDES_TAG,
     PARENT_TAG,
     PID_TAG,
     RUNNING,
@@ -51,7 +51,7 @@ class Plan:
     run_id: str  # the parent run's
     done: dict[str, str] = field(default_factory=dict)  # a resumed sweep's FINISHED runs by fingerprint
     shared_folder: bool = True  # False: found in the store; `done` is then asked of the store
-    axes: list[str] | None = None  # the keys the sweep varies; None when unknown (found in the store)
+    axes: list[str] | None = None  # the keys the sweep varies; None when unknown
 
     def parent_in(self, tracking_uri: str, experiment_name: str) -> str | None:
         """The parent run's id, if the job logs to the sweep's store and experiment."""
@@ -100,7 +100,10 @@ def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     )
     if not parents:
         return None
-    return Plan(store.uri, experiment_name, parents[0].info.run_id, shared_folder=False)
+    from runner.tracking import readback
+
+    axes = [a.key for a in readback.sweep_of(parents[0]).axes]
+    return Plan(store.uri, experiment_name, parents[0].info.run_id, shared_folder=False, axes=axes)
 
 
 def read(sweep_dir: Path) -> Plan | None:
@@ -112,11 +115,18 @@ def read(sweep_dir: Path) -> Plan | None:
 
 
 def resumed(
-    store: Store, resume: str, experiment_name: str, overrides: list[str], search: bool
+    store: Store,
+    resume: str,
+    experiment_name: str,
+    overrides: list[str],
+    search: bool,
+    shown_only: Collection[str] = (),
 ) -> tuple[str, str, dict[str, str]]:
     """The sweep that `resume` names (latest, or a parent run id): its id, its name, and its
-    FINISHED jobs by fingerprint. Refused, in one line, for a search or other overrides."""
-    from runner import readback
+    FINISHED jobs by fingerprint. Refused, in one line, for a search or other overrides: the
+    same ones in any order are the same sweep, and those of keys in `shown_only` (which change
+    how runs are shown, not what they are) may differ."""
+    from runner.tracking import readback
 
     if search:
         raise SystemExit(f"resume={resume}: a search (Optuna) cannot be resumed, its study lived in memory")
@@ -125,11 +135,11 @@ def resumed(
     except UsageError as err:
         raise SystemExit(f"resume={resume}: {err}") from None
     parent = store.client.get_run(sweep.run_id)
-    given, asked = parent.data.tags.get(OVERRIDES_TAG, ""), redacted(" ".join(overrides))
-    if given != asked:  # as stored: with no credentials
+    asked = [redacted(o) for o in overrides]  # as stored: with no credentials
+    if _identity(sweep.overrides, shown_only) != _identity(asked, shown_only):
         raise SystemExit(
-            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{given}`, not "
-            f"`{asked}`: give its overrides, or leave resume out for a new sweep"
+            f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{' '.join(sweep.overrides)}`, "
+            f"not `{' '.join(asked)}`: give its overrides, or leave resume out for a new sweep"
         )
     if parent.info.status == RUNNING:  # its owner is alive: the store ended those of gone processes
         tags = parent.data.tags
@@ -141,6 +151,12 @@ def resumed(
     done = readback.finished_jobs(store, sweep)
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
     return sweep.run_id, sweep.name, done
+
+
+def _identity(overrides: Iterable[str], shown_only: Collection[str]) -> frozenset[str]:
+    """A sweep's overrides as what makes it that sweep: in any order, and not those of keys that
+    change only how its runs are shown."""
+    return frozenset(o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in shown_only)
 
 
 def reopen(store: Store, run_id: str, key: str) -> None:

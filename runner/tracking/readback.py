@@ -1,19 +1,22 @@
 """Reading a sweep back from MLflow: which sweep, what it varied, one row per run.
 
-Used by the sweep's parent at its end and by `python -m runner.report`; reads, never writes.
+Used by the sweep's parent at its end and by an app's report; reads, never writes. What a row
+holds beside the sweep's axes (params every row shows, the results) is the app's to say
+(`Columns`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 from mlflow.entities import Run as MlflowRun
 from mlflow.exceptions import MlflowException
 
-from runner.axes import SEED, Axis
-from runner.names import RESULT_METRICS, STOP_REASON
+from runner.tracking.axes import Axis
 from runner.tracking.errors import TrackingError
 from runner.tracking.names import (
     AXES_PARAM,
@@ -23,15 +26,26 @@ from runner.tracking.names import (
     FINISHED,
     JOB_NUM_TAG,
     JOBS_PARAM,
+    MAX_TAG,
+    OVERRIDES_TAG,
     PARENT_TAG,
+    POINT_TAG,
     PROGRESS_TAG,
     SEARCH_PARAM,
     SWEEP_DIR_TAG,
+    SWEEP_TAG,
 )
-from runner.tracking.param_text import parse
+from runner.tracking.param_text import exact, parse
 from runner.tracking.store import Store
 
-FIXED_AXES = ("gate", "lr", "seed")  # in every summary, swept or not
+
+@dataclass(frozen=True)
+class Columns:
+    """What a sweep's summary holds beside its axes, as an app names them."""
+
+    params: tuple[str, ...] = ()  # in every row, swept or not (read as the values logged)
+    metrics: tuple[str, ...] = ()  # the results, whole numbers
+    notes: tuple[str, ...] = ()  # params read as text after the results
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class Sweep:
     axes: tuple[Axis, ...]
     search: bool
     planned: int | None  # jobs planned, when known
+    overrides: tuple[str, ...] = ()  # the command's, credentials left out
 
 
 def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) -> Sweep:
@@ -74,68 +89,109 @@ def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) ->
     return sweep_of(run)
 
 
+def sweep_tag(
+    axes: Sequence[Axis], overrides: Sequence[str], search: bool, jobs: int | None
+) -> dict[str, str]:
+    """What a sweep's parent says of its sweep for code to read back (`sweep_of`), as JSON: its
+    axes with their values whole (`[0,0]` one value, not two), its overrides, whether it
+    searches, its jobs. The params say the same for a person. Nothing, should it not fit in a
+    tag: the params are read back then."""
+    text = json.dumps(
+        {"axes": [asdict(a) for a in axes], "overrides": list(overrides), "search": search, "jobs": jobs}
+    )
+    return {SWEEP_TAG: text} if len(text) <= MAX_TAG else {}
+
+
 def sweep_of(run: MlflowRun) -> Sweep:
-    """What a parent run says of its sweep. A sweep logged before its axes were recorded is
-    read as swept over gate, lr and seed."""
+    """What a parent run says of its sweep: from its JSON tag, or its params when it has none
+    (a sweep logged before the tag was, or one too large for a tag)."""
+    base = {"experiment": run.info.experiment_id, "run_id": run.info.run_id, "name": run.info.run_name}
+    written = run.data.tags.get(SWEEP_TAG)
+    if written is not None:
+        said = json.loads(written)
+        axes = tuple(Axis(a["key"], tuple(a["values"]), a["numeric"], a["spec"]) for a in said["axes"])
+        overrides = tuple(said["overrides"])
+        return Sweep(
+            **base,
+            status=run.info.status,
+            axes=axes,
+            search=said["search"],
+            planned=said["jobs"],
+            overrides=overrides,
+        )
     params = run.data.params
     order = params.get(AXES_PARAM)
-    keys = order.split(",") if order else list(FIXED_AXES)
-    axes = tuple(_axis(k, params.get(AXIS_PARAM + k, "")) for k in keys)
+    keys = order.split(",") if order else []
     planned = params.get(JOBS_PARAM)
     return Sweep(
-        experiment=run.info.experiment_id,
-        run_id=run.info.run_id,
-        name=run.info.run_name,
+        **base,
         status=run.info.status,
-        axes=axes,
+        axes=tuple(_axis(k, params.get(AXIS_PARAM + k, "")) for k in keys),
         search=params.get(SEARCH_PARAM) == "true",
         planned=int(planned) if planned and planned.isdigit() else None,
+        overrides=tuple(run.data.tags.get(OVERRIDES_TAG, "").split()),
     )
 
 
 def _axis(key: str, listing: str) -> Axis:
     values = tuple(_split(listing))
-    return Axis(key, values, _numeric(key, listing), "" if values else listing)
+    return Axis(key, values, _numeric(listing), "" if values else listing)
 
 
 def _split(listing: str) -> list[str]:
     return [] if "(" in listing or not listing else listing.split(",")  # a search's distribution is no list
 
 
-def _numeric(key: str, listing: str) -> bool:
-    if not listing:  # a sweep logged before its axes were: gate, lr, seed
-        return key != "gate"
+def _numeric(listing: str) -> bool:
     values = _split(listing)
     if not values:  # interval(...), tag(log, ...): Optuna draws numbers; choice(...) may not
         return not listing.startswith("choice")
     return all(isinstance(parse(v), (int, float)) for v in values)
 
 
-def sweep_summary(store: Store, sweep: Sweep) -> pd.DataFrame:
-    """One row per child run, in job order: its values on the sweep's axes (and on gate, lr and
-    seed always), how it ended, its name, status and id."""
-    keys = [*FIXED_AXES, *(a.key for a in sweep.axes if a.key not in FIXED_AXES)]
+def sweep_summary(store: Store, sweep: Sweep, columns: Columns = Columns()) -> pd.DataFrame:
+    """One row per child run, in job order: its values on the sweep's axes (and on
+    `columns.params` always), its results, its name, status and id. A column of whole numbers
+    (or none) is whole numbers (Int64); any other keeps its values as logged: 3 stays 3, 0.5
+    stays 0.5."""
+    keys = [*columns.params, *(a.key for a in sweep.axes if a.key not in columns.params)]
     rows = []
     for run in _latest_per_job(_children(store, sweep.experiment, sweep.run_id)):
         p, m = run.data.params, run.data.metrics
+        point = json.loads(run.data.tags.get(POINT_TAG, "{}"))
         rows.append(
             {
                 "job": int(run.data.tags.get(JOB_NUM_TAG, -1)),
                 "run_name": run.info.run_name,
-                **{k: parse(p.get(k)) for k in keys},
-                **{k: _int_or_none(m.get(k)) for k in RESULT_METRICS},
-                STOP_REASON: p.get(STOP_REASON),
+                **{k: _shown(point[k]) if k in point else parse(p.get(k)) for k in keys},
+                **{k: _int_or_none(m.get(k)) for k in columns.metrics},
+                **{k: p.get(k) for k in columns.notes},
                 "status": run.info.status,
                 "error": run.data.tags.get(ERROR_TAG, ""),
                 "run_id": run.info.run_id,
             }
         )
-    columns = ["job", "run_name", *keys, *RESULT_METRICS, STOP_REASON, "status", "error", "run_id"]
-    frame = pd.DataFrame(rows, columns=columns).sort_values("job", ignore_index=True)
-    frame = frame.astype({c: "Int64" for c in RESULT_METRICS})
-    if frame[SEED].map(lambda v: isinstance(v, int) and -(2**63) <= v < 2**63 or pd.isna(v)).all():
-        frame[SEED] = frame[SEED].astype("Int64")  # else a FAILED job's seed past 64 bits, as typed
-    return frame.astype({k: object for k in keys if k != SEED})  # values as logged: 3 stays 3
+    names = ["job", "run_name", *keys, *columns.metrics, *columns.notes, "status", "error", "run_id"]
+    frame = pd.DataFrame(rows, columns=names).sort_values("job", ignore_index=True)
+    frame = frame.astype({c: "Int64" for c in columns.metrics})
+    return frame.astype({k: "Int64" if _whole(frame[k]) else object for k in keys})
+
+
+def _shown(value: Any) -> Any:
+    """A value of a run's point as a cell of the summary: a list as its text, `[0, 0]` (a cell
+    of a pivot is one value), whole numbers whole; anything else as it was."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) if isinstance(v, list) else exact(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
+def _whole(column: pd.Series) -> bool:
+    """Whether every value is a whole number that Int64 holds, or missing (a FAILED job's seed
+    past 64 bits stays as typed)."""
+    present = [v for v in column if not pd.isna(v)]
+    return bool(present) and all(
+        isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63 for v in present
+    )
 
 
 def finished_jobs(store: Store, sweep: Sweep) -> dict[str, str]:

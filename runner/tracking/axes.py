@@ -1,22 +1,66 @@
 """What a sweep varies, read off its Hydra config: its axes, whether it searches, its jobs.
 
-The axes are the lists of the command line and of a preset (`hydra.sweeper.params`), or the keys
-a search draws, in the order given (runner/axes.py lays the results out along them). The grid is
-counted as this project's sweeper counts it (hydra_plugins/perceptron_runner/sweeper.py).
+An axis is a key the sweep lists values for (`a=1,2`, a preset's `hydra.sweeper.params`) or a
+key a search draws, named as the runs' params are: a config group's choice by the group, any
+other key by its dotted path. The axes keep the order given. The grid is counted as the
+project's sweeper counts it (hydra_plugins/perceptron_runner/sweeper.py, Hydra's basic
+sweeper's grid).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
-from runner.axes import Axis
 from runner.tracking.names import NOT_PARAMS
 from runner.tracking.param_text import parse
 
-GRID_SWEEPERS = ("basic", "cached")  # Hydra's and this project's: every job of the lists' product
+GRID_SWEEPERS = ("basic", "cached")  # Hydra's and the project's: every job of the lists' product
 MAX_LISTING = 1000  # characters of a sweep param's values; a longer list is given as its override
+
+
+@dataclass(frozen=True)
+class Axis:
+    key: str  # the param's name: a group (`optimizer`), a dotted key (`model.width`)
+    values: tuple[str, ...]  # as the sweep lists them ("0.1", "1"); empty for a search
+    numeric: bool
+    spec: str = ""  # what the sweep said, when that is not a list: a search's distribution
+
+    @property
+    def listing(self) -> str:
+        """The values as one line, for the parent run's `sweep.<key>` param."""
+        return self.spec or ",".join(self.values)
+
+
+def sweep_name(preset: str, axes: Sequence[Axis], jobs: int | None, clock: str, search: bool) -> str:
+    """`grid: a×b×seed, 48 runs, 21:04:17`: what was swept and when, so that two sweeps of the
+    same command are told apart."""
+    what = "×".join(a.key for a in axes) or "one point"
+    unit = "trial" if search else "run"
+    runs = f"{jobs} {unit}{'' if jobs == 1 else 's'}" if jobs is not None else f"? {unit}s"
+    return f"{preset}: {what}, {runs}, {clock}"
+
+
+def point(config: DictConfig, choices: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """A job's values on the sweep's axes (`keys`), as plain values: a group's choice by its
+    name, any other key's value as composed (a list stays a list). A key that does not resolve
+    (a job's broken config) is left out."""
+    values = {}
+    for key in keys:
+        if key in choices:
+            values[key] = choices[key]
+            continue
+        try:
+            found = OmegaConf.select(config, key, default=None)
+            values[key] = OmegaConf.to_container(found, resolve=True) if OmegaConf.is_config(found) else found
+        except Exception:
+            pass
+    return values
 
 
 def is_search(config: DictConfig) -> bool:

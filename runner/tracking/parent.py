@@ -1,10 +1,10 @@
 """A sweep's parent run, from its start to its end: the run that groups the sweep's children.
 
 `open_sweep` creates it, named and with params after what the sweep varies (or reopens the one
-that `resume=` names), and writes the plan its jobs read (runner/plan.py). `close` reads the
-children back (runner/readback.py), reviews them (runner/review.py: tables and pictures pivoted
-on the axes), gives the parent its metrics and description, saves the sweep's ready views for
-the MLflow UI (runner/views.py), ends it and says where to look (runner/tracking/ui.py).
+that `resume=` names), and writes the plan its jobs read (plan.py). `close` reads the children
+back (readback.py), hands them to the app's review (sweep_app.py), gives the parent what the
+review made (files, metrics, description) and the experiment its tags, ends it and says where
+to look (ui.py).
 """
 
 from __future__ import annotations
@@ -17,31 +17,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from omegaconf import DictConfig
 
-from runner import plan
-from runner.axes import Axis, Layout, layout, sweep_name
-from runner.console import count
-from runner.review import Review, review
-from runner.run import epoch_images
-from runner.sweep_axes import is_search, planned_jobs, sweep_axes
-from runner.tracking import signals, sqlite_store, stale_runs, ui
+from runner.tracking import plan, readback, signals, sqlite_store, stale_runs, ui
+from runner.tracking.axes import Axis, is_search, planned_jobs, sweep_axes, sweep_name
 from runner.tracking.credentials import redacted
 from runner.tracking.errors import UsageError, says_disk_full
 from runner.tracking.names import (
     AXES_PARAM,
     AXIS_PARAM,
-    BEST_TAG,
     FAILED,
     FINISHED,
     JOBS_PARAM,
     KILLED,
     LAUNCHER_PARAM,
     MISSING_METRIC,
-    NOTE_TAG,
     OVERRIDES_TAG,
     RUNNING,
     SEARCH_PARAM,
@@ -49,6 +41,7 @@ from runner.tracking.names import (
     SWEEPER_PARAM,
 )
 from runner.tracking.store import Store, open_store
+from runner.tracking.sweep_app import ClosedSweep, Reviewed, SweepApp
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +60,11 @@ class OpenSweep:
     search: bool
     planned: int | None  # jobs
     started: float  # time.time()
-    images: bool  # whether its jobs log their decision line epoch by epoch
     overrides: list[str]  # the command line's, resume= aside: what made the sweep
+    app: SweepApp
 
 
-def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSweep:
+def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None], app: SweepApp) -> OpenSweep:
     """Start the sweep's parent run (or reopen the one `resume` names) and write its plan. The
     parent is handed to `own` as soon as it runs, before a Ctrl-C can stop the command: a Ctrl-C
     in between once left it RUNNING, with no one to end it."""
@@ -87,10 +80,9 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
     key = plan.sweep_key(config.hydra.runtime.cwd, config.hydra.sweep.dir)
     axes, search, jobs = sweep_axes(config), is_search(config), planned_jobs(config)
     overrides = [o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"]
-    images = epoch_images(config, in_sweep=True)
     resume, done = config.get("resume"), {}
     if resume:
-        run_id, run_name, done = plan.resumed(store, resume, name, overrides, search)
+        run_id, run_name, done = plan.resumed(store, resume, name, overrides, search, app.shown_only)
     else:
         choices = config.hydra.runtime.choices
         preset = choices.get("sweep") or "sweep"
@@ -105,7 +97,9 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
             SWEEPER_PARAM: str(choices.get("hydra/sweeper")),
             SEARCH_PARAM: json.dumps(search),
         }
-        tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: redacted(" ".join(overrides))}
+        shown = [redacted(o) for o in overrides]
+        tags = {SWEEP_DIR_TAG: key, OVERRIDES_TAG: " ".join(shown)}
+        tags.update(readback.sweep_tag(axes, shown, search, jobs))
     sweep_dir.mkdir(parents=True, exist_ok=True)  # where its close writes its review
     with signals.held():  # a Ctrl-C from here on comes when `own` can end the parent
         if resume:
@@ -123,8 +117,8 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
             search,
             jobs,
             time.time(),
-            images,
             overrides,
+            app,
         )
         own(opened)
     plan.Plan(store.uri, name, run_id, done, axes=[a.key for a in axes]).write(sweep_dir)
@@ -133,12 +127,10 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None]) -> OpenSwee
 
 def store_progress(sweep: OpenSweep) -> Callable[[], list[str]] | None:
     """What reads the progress lines that jobs which do not see the sweep's folder send through
-    the store (runner/job.py): each call returns the lines new since the last. None for a local
+    the store (the app's job: plan.py): each call returns the lines new since the last. None for a local
     sqlite store, whose jobs all see the folder beside it."""
     if sqlite_store.sqlite_path(sweep.store.uri) is not None:
         return None
-    from runner import readback
-
     found = readback.Sweep(sweep.experiment, sweep.run_id, sweep.name, RUNNING, (), sweep.search, None)
     seen = set(readback.progress_lines(sweep.store, found))  # a resumed sweep's lines of before
 
@@ -159,10 +151,9 @@ def _start(store: Store, experiment: str, name: str, tags: dict[str, str], param
 def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     """Review the children logged so far, give the parent its results, end it with `status`, and
     print where to look, then (with `list_errors`) the failed jobs' errors; returns those errors."""
-    from runner import readback
     from runner.tracking import writer
 
-    store, shape = sweep.store, layout(sweep.axes)
+    store = sweep.store
     try:
         with store.ending(sweep.run_id, status):  # from its first step: a Ctrl-C anywhere ends it KILLED
             sqlite_store.free_reserve(store.uri)  # room to end the runs, should the jobs have filled the disk
@@ -171,28 +162,42 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
                     stale_runs.end_left_running(store.client, sweep.experiment, sweep.run_id, status)
                 except Exception:  # the store may be what failed: its parent is still ended
                     pass
+            axes = tuple(sweep.axes)
             found = readback.Sweep(
-                sweep.experiment, sweep.run_id, sweep.name, status, tuple(sweep.axes), sweep.search, None
+                sweep.experiment, sweep.run_id, sweep.name, status, axes, sweep.search, None
             )
-            summary = readback.sweep_summary(store, found)
+            summary = readback.sweep_summary(store, found, sweep.app.columns)
             missing = max((sweep.planned or 0) - len(summary), 0)
-            reviewed = review(
-                summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir, _commands(sweep)
+            closed = ClosedSweep(
+                store,
+                sweep.experiment,
+                sweep.run_id,
+                sweep.name,
+                sweep.dir,
+                axes,
+                sweep.search,
+                summary,
+                _commands(sweep),
             )
-            reviewed.metrics[MISSING_METRIC] = float(missing)
-            tags = {NOTE_TAG: reviewed.note, BEST_TAG: reviewed.best}
-            writer.finish_sweep(store, sweep.run_id, reviewed.metrics, tags, summary, reviewed.files)
-            cut = _save_views(sweep, shape, summary)
+            reviewed = sweep.app.review(closed)
+            metrics = {**reviewed.metrics, MISSING_METRIC: float(missing)}
+            writer.finish_sweep(store, sweep.run_id, metrics, reviewed.tags, summary, reviewed.files)
+            if reviewed.experiment_tags:
+                writer.save_experiment_tags(store, sweep.experiment, reviewed.experiment_tags)
             ended = FAILED if missing and status == FINISHED else status
-            log.info(_console(sweep, ended, summary, reviewed, cut, missing))
+            log.info(_console(sweep, ended, summary, reviewed, missing))
             shown = _print_errors(summary) if list_errors else []
             if ended != status:
                 raise MissingRuns(
-                    f"{count(missing, 'job')} of {sweep.planned} have no run in {redacted(sweep.shown_uri)}"
+                    f"{_jobs(missing)} of {sweep.planned} have no run in {redacted(sweep.shown_uri)}"
                 )
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
     return shown
+
+
+def _jobs(n: int) -> str:
+    return f"{n} job{'' if n == 1 else 's'}"
 
 
 def _commands(sweep: OpenSweep) -> dict[str, str]:
@@ -210,80 +215,30 @@ class MissingRuns(Exception):
     """Jobs of a sweep that ended with no run in the store: their results did not arrive."""
 
 
-def _save_views(sweep: OpenSweep, shape: Layout, summary: pd.DataFrame) -> tuple[str, list[Any]] | None:
-    """Save the sweep's views for the MLflow UI, and a pair per part when the UI cannot load
-    the sweep whole; returns the axis it was cut on, and the axis's values."""
-    from runner import views
-    from runner.tracking import writer
-
-    finished = summary[summary["status"] == FINISHED]
-    counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
-    cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
-    args = (sweep.run_id, sweep.axes, shape, cells, len(summary), sweep.search)
-    named = views.named(views.sweep_views(*args, images=sweep.images), sweep.name)
-    cut = views.parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
-    for number, value in enumerate(cut[1] if cut else []):
-        part = views.sweep_views(*args, part=(number, cut[0], value), images=sweep.images)
-        named.update(views.named(part, f"{sweep.name}, {cut[0]}={value}"))
-    writer.save_experiment_tags(sweep.store, sweep.experiment, views.tags(named))
-    return cut
-
-
-def _console(
-    sweep: OpenSweep,
-    status: str,
-    summary: pd.DataFrame,
-    reviewed: Review,
-    cut: tuple[str, list[Any]] | None,
-    missing: int,
-) -> str:
-    """What the sweep prints at its end: how it went, its runs, its best cell, which setting
-    mattered, its links."""
-    from runner import views
-
-    runs = len(summary)
-    if not runs:
+def _console(sweep: OpenSweep, status: str, summary: pd.DataFrame, reviewed: Reviewed, missing: int) -> str:
+    """What the sweep prints at its end: how it went, its runs, what the review says, its links."""
+    if summary.empty:
         return f"{sweep.name}, in {sweep.dir}: no run was logged; parent run {status}"
-    converged = int(
-        summary.loc[summary["status"] == FINISHED, "converged"].fillna(0).sum()
-    )  # not a FAILED run's
     uri = sweep.store.uri
-
-    def links(key: str, label: str) -> list[str]:
-        table, charts = views.keys(key)
-        return [
-            f"  {label:<12}{ui.view_url(uri, sweep.experiment, table)}",
-            f"  {'its charts:' if label == 'its runs:' else '':<12}"
-            f"{ui.view_url(uri, sweep.experiment, charts, charts=True)}",
-        ]
-
-    pages = [f.name for f in reviewed.files if f.suffix == ".html"]
-
     ended = summary["status"].value_counts()
     others = "".join(f", {ended[s]} {s.lower()}" for s in (FAILED, KILLED) if ended.get(s))
     gap = f"; {missing} missing (no run in the store: resume=latest runs them)" if missing else ""
-    lines = [
-        f"{sweep.name}, in {sweep.dir}: {converged} of {count(runs, 'run')} converged{others}{gap}; "
-        f"parent run {status}",
-        summary.drop(columns=["run_id", "error"]).astype(object).fillna("").to_string(index=False),
-        *([reviewed.answer] if reviewed.answer else []),
-        *([f"Best: {reviewed.best}"] if reviewed.best else []),
-        *([reviewed.importance] if reviewed.importance else []),
-        *ui.serve_command(uri, sweep.shown_uri),
-        *(
-            f"  {'the sweep:':<12}{ui.artifact_url(uri, sweep.experiment, sweep.run_id, page)}"
-            for page in pages
-        ),
-        *links(sweep.run_id, "its runs:"),
-    ]
-    if cut:
-        lines.append(
-            f"  (the UI loads {views.UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded)"
-        )
-        for number, value in enumerate(cut[1]):
-            lines += links(f"{sweep.run_id}-{number}", f"{cut[0]}={value}:")
-    lines.append(f"  its parent: {ui.run_url(uri, sweep.experiment, sweep.run_id)}")
-    return "\n".join(lines)
+    outcome = reviewed.outcome or f"{len(summary)} run{'' if len(summary) == 1 else 's'}"
+    pages = [f.name for f in reviewed.files if f.suffix == ".html"]
+    return "\n".join(
+        [
+            f"{sweep.name}, in {sweep.dir}: {outcome}{others}{gap}; parent run {status}",
+            summary.drop(columns=["run_id", "error"]).astype(object).fillna("").to_string(index=False),
+            *reviewed.lines,
+            *ui.serve_command(uri, sweep.shown_uri),
+            *(
+                f"  {'the sweep:':<12}{ui.artifact_url(uri, sweep.experiment, sweep.run_id, page)}"
+                for page in pages
+            ),
+            *reviewed.links,
+            f"  its parent: {ui.run_url(uri, sweep.experiment, sweep.run_id)}",
+        ]
+    )
 
 
 def _print_errors(summary: pd.DataFrame) -> list[str]:
@@ -295,5 +250,5 @@ def _print_errors(summary: pd.DataFrame) -> list[str]:
         return []
     each = [f"  #{row.job} {row.run_name}: {first}" for row, first in zip(failed.itertuples(), firsts)]
     sys.stdout.flush()
-    print("\n".join([f"{count(len(failed), 'job')} failed:", *each]), file=sys.stderr, flush=True)
+    print("\n".join([f"{_jobs(len(failed))} failed:", *each]), file=sys.stderr, flush=True)
     return each
