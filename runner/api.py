@@ -28,11 +28,8 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 from PIL.Image import Image
 
-from runner import console, run
-from runner.config import CONF_DIR, composition_message
+from runner import config, console, run
 from runner.perceptron import TrainResult
-from runner.tracking.errors import UsageError
-from runner.versions import version_base
 
 
 def compose(*overrides: str) -> DictConfig:
@@ -42,20 +39,7 @@ def compose(*overrides: str) -> DictConfig:
 
 def _composed(overrides: tuple[str, ...]) -> tuple[DictConfig, Path]:
     """The config, and the gate's config file (run.gate_source)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    from hydra_plugins.perceptron_runner import register
-
-    register()  # the default sweep preset names the cached sweeper
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
-            cfg = hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
-    except Exception as err:
-        said = composition_message(err)
-        if said is None:
-            raise
-        raise UsageError(said) from None
+    cfg = config.compose(overrides, with_hydra=True)
     source = run.gate_source(cfg.hydra)
     with open_dict(cfg):
         del cfg["hydra"]
@@ -127,18 +111,18 @@ def train(*overrides: str, log: bool = False) -> Training:
 
 
 def _log(training: Training, overrides: tuple[str, ...]) -> str:
-    from runner import record
-    from runner.tracking import writer
+    """The run logged as the command line logs it (record.log), its config kept as a Hydra job
+    keeps it (`.hydra/`), credentials left out."""
+    from runner import record  # mlflow, only for a run that is logged
     from runner.tracking.credentials import redacted
-    from runner.tracking.sqlite_store import absolute
     from runner.tracking.store import open_store
 
     cfg, trained = training.config, training.trained
-    store = open_store(absolute(cfg.mlflow.tracking_uri, Path.cwd()))
+    store = open_store(cfg.mlflow.tracking_uri, Path.cwd())
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        saved = folder / ".hydra"  # as a Hydra job keeps its config, and the run logs it
+        saved = folder / ".hydra"
         saved.mkdir()
         (saved / "config.yaml").write_text(redacted(OmegaConf.to_yaml(cfg)))
         (saved / "overrides.yaml").write_text(redacted(OmegaConf.to_yaml(list(overrides))))
@@ -146,11 +130,8 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
             files.append(pictures)
-        page = run.run_page(cfg, in_sweep=False)
-        made = record.training_record(
-            cfg, trained, training.name, {}, folder, training.gate_source, files, images, page
-        )
-        return writer.write(store, experiment, made)
+        args = (cfg, trained, training.name, {}, folder, training.gate_source, files, images, False)
+        return record.log(store, experiment, *args)[0]
 
 
 def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
@@ -159,10 +140,9 @@ def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
     the sweep whose parent run id is `parent`."""
     from runner.sweeps import COLUMNS
     from runner.tracking import readback
-    from runner.tracking.sqlite_store import absolute
     from runner.tracking.store import open_store
 
     where = compose(*overrides).mlflow
-    store = open_store(absolute(where.tracking_uri, Path.cwd()))
+    store = open_store(where.tracking_uri, Path.cwd())
     sweep = readback.find_sweep(store, where.experiment_name, parent)
     return readback.sweep_summary(store, sweep, COLUMNS)

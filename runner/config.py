@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from numbers import Real
 from pathlib import Path
@@ -33,16 +34,24 @@ _HERE = Path(__file__).resolve().parent
 CONF_DIR = next(p for p in (_HERE / "conf", _HERE.parent / "conf") if p.is_dir())
 
 
-def compose_defaults() -> DictConfig:
-    """The config as conf/ composes it with no override (MLFLOW_TRACKING_URI resolved), for
-    commands other than the app that need its defaults, such as `python -m runner.report`."""
-    from hydra import compose, initialize_config_dir
+def compose(overrides: Sequence[str] = (), with_hydra: bool = False) -> DictConfig:
+    """The config `python -m runner OVERRIDES...` runs with, composed with Hydra's compose API
+    (its `hydra` node too, `with_hydra`), for what is not the app's command: the Python API,
+    `python -m runner.report`'s defaults. An error of composing is a UsageError, in one line."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
 
     from hydra_plugins.perceptron_runner import register
 
     register()  # the default sweep preset names the cached sweeper
-    with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
-        return compose("config")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), **version_base()):
+            return hydra_compose("config", overrides=list(overrides), return_hydra_config=with_hydra)
+    except Exception as err:
+        said = composition_message(err)
+        if said is None:
+            raise
+        raise UsageError(said) from None
 
 
 class ConfigError(UsageError):

@@ -1,8 +1,8 @@
 """A trained run as a run record (runner/tracking/writer.py): its params, its metrics epoch by
 epoch, its tables as files, its gate as an input dataset, its decision line by epoch.
 
-The command line (runner/job.py) and the Python API (runner/api.py) both make a run's record
-with `training_record`, so a run logged either way is the same run.
+The command line (runner/job.py) and the Python API (runner/api.py) both log a run with `log`,
+so a run logged either way is the same run.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from omegaconf import DictConfig
 
 from runner import views
 from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON
-from runner.run import TrainedRun
+from runner.pages import run_page
+from runner.run import TrainedRun, wants_page
 from runner.run import params as run_params
+from runner.tracking import signals, writer
+from runner.tracking.store import Store
 from runner.tracking.writer import RunRecord, table_tag, write_table
 
 if TYPE_CHECKING:
@@ -31,6 +34,34 @@ if TYPE_CHECKING:
 TRACE_DIGITS = 6  # significant digits of the trace table shown in the UI (trace.csv keeps all)
 TRACE_TABLE = "trace.json"
 TABLE_TAG = table_tag(TRACE_TABLE)
+
+
+def log(
+    store: Store,
+    experiment: str,
+    cfg: DictConfig,
+    run: TrainedRun,
+    name: str,
+    tags: Mapping[str, str],
+    folder: Path,
+    gate_source: Path,
+    files: Sequence[Path],
+    epoch_images: Sequence[tuple[int, Image]],
+    in_sweep: bool,
+) -> tuple[str, str | None]:
+    """Log the run to `experiment` (its page too, if it wants one: run.wants_page); returns its id,
+    and its page's file name if it has one."""
+    page = wants_page(cfg, in_sweep)
+    made = training_record(cfg, run, name, tags, folder, gate_source, files, epoch_images, page)
+    return writer.write(store, experiment, made), run_page.FILE if page else None
+
+
+def pictures(*args: object) -> tuple[Path, list]:
+    """The run's PNGs and its decision line by epoch (plots.run_pictures's arguments)."""
+    with signals.held():  # a Ctrl-C halfway through importing matplotlib breaks it for the
+        from runner import plots  # sweep's review (`KeyError: 'Text:kwdoc'`); it takes 0.3 s
+
+    return plots.run_pictures(*args)
 
 
 def training_record(
@@ -50,8 +81,6 @@ def training_record(
     each epoch as images stepped by epoch; with `page`, its page (runner/pages/run_page.py) first."""
     stop = run.result.stop_reason
     if page:
-        from runner.pages import run_page
-
         path = folder / run_page.FILE
         path.write_text(run_page.page(run, name), encoding="utf-8")
         files = [path, *files]

@@ -23,13 +23,13 @@ from runner.tracking.names import FINISHED
 
 
 def main(argv: list[str] | None = None) -> None:
-    from runner.config import compose_defaults
+    from runner.config import compose
     from runner.sweeps import COLUMNS
     from runner.tracking import readback, stale_runs
     from runner.tracking.sqlite_store import absolute, sqlite_path
     from runner.tracking.store import open_store
 
-    defaults = compose_defaults().mlflow  # the app's store and experiment, as conf/ sets them
+    defaults = compose().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--tracking-uri",

@@ -112,7 +112,7 @@ NOT_WHAT_IT_IS = {*SHOWN_ONLY, "resume", "sweep"}
 TRAINS = ("gate", "rule", "activation", "init", "lr", "seed", "max_epochs", "order")
 
 
-def run_page(cfg: DictConfig, in_sweep: bool) -> bool:
+def wants_page(cfg: DictConfig, in_sweep: bool) -> bool:
     """Whether to write the run's page (run.html): as `run_page` says, or when it is null, for a
     single run and not for a sweep's jobs."""
     return bool(cfg.run_page if cfg.run_page is not None else not in_sweep)

@@ -69,7 +69,7 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None], app: SweepA
     parent is handed to `own` as soon as it runs, before a Ctrl-C can stop the command: a Ctrl-C
     in between once left it RUNNING, with no one to end it."""
     shown_uri = config.mlflow.tracking_uri
-    store = open_store(sqlite_store.absolute(shown_uri, Path.cwd()))
+    store = open_store(shown_uri, Path.cwd())
     name = config.mlflow.experiment_name
     try:
         experiment = store.experiment_id(name)

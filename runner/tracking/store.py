@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import RunInfo
@@ -38,9 +39,14 @@ HTTP_RETRIES = {
 }
 
 
+def open_store(tracking_uri: str, base_dir: str | Path | None = None) -> Store:
+    """One Store per URI and process, so that a sweep's jobs share its connection pool; with
+    `base_dir`, a relative sqlite path is taken from there (sqlite_store.absolute)."""
+    return _store(tracking_uri if base_dir is None else sqlite_store.absolute(tracking_uri, base_dir))
+
+
 @functools.cache
-def open_store(tracking_uri: str) -> Store:
-    """One Store per URI and process, so that a sweep's jobs share its connection pool."""
+def _store(tracking_uri: str) -> Store:
     return Store(tracking_uri)
 
 

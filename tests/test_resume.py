@@ -1,0 +1,70 @@
+"""A sweep's facts read back as they were written: its identity for resume=, a job's fingerprint,
+and a list-valued axis. Real sweeps on a real sqlite store, read back through MlflowClient."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+from mlflow import MlflowClient
+
+from runner import api, report, run
+from runner.config import RunnerConfig
+from runner.tracking.names import NOT_PARAMS
+
+DEFAULT_FINGERPRINT = "ccbd0fe39497fff4"  # `python -m runner`'s job: pinned, so that a change of what it covers shows
+
+
+@pytest.fixture
+def store(tmp_path, new_store) -> str:
+    return new_store(tmp_path / "outputs" / "mlflow.db")
+
+
+def sweep(tmp_path, *overrides: str):
+    proc = run_cli("-m", *overrides, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_a_resume_with_the_overrides_in_another_order_keeps_every_job(tmp_path, store):
+    sweep(tmp_path, "gate=or,and", "lr=0.5,1", "plots=false")
+    resumed = sweep(tmp_path, "plots=false", "lr=0.5,1", "gate=or,and", "resume=latest")
+    assert "4 job(s) finished before are kept" in resumed.stdout
+    assert resumed.stdout.count(": done before, its run ") == 4
+
+
+def test_a_resume_that_switches_how_runs_are_shown_keeps_every_job(tmp_path, store):
+    sweep(tmp_path, "lr=0.5,1", "plots=false")
+    resumed = sweep(tmp_path, "lr=0.5,1", "plots=true", "max_trace_rows=5", "resume=latest")
+    assert resumed.stdout.count(": done before, its run ") == 2
+
+
+def test_a_list_valued_axis_reads_back_whole(tmp_path, store, capsys):
+    sweep(tmp_path, "init.weights=[0,0],[1,1]", "lr=1", "plots=false")
+    client = MlflowClient(tracking_uri=store)
+    (parent,) = client.search_runs(["1"], "tags.`sweep.dir` LIKE '%'")
+    said = json.loads(parent.data.tags["sweep.json"])
+    assert said["axes"] == [{"key": "init.weights", "values": ["[0,0]", "[1,1]"], "numeric": False, "spec": ""}]
+    assert said["overrides"] == ["init.weights=[0,0],[1,1]", "lr=1", "plots=false"]
+    summary = api.sweep_runs(f"mlflow.tracking_uri={store}")
+    assert summary["init.weights"].tolist() == ["[0, 0]", "[1, 1]"]
+    report.main(["--tracking-uri", store])
+    out = capsys.readouterr().out
+    assert "[0, 0]" in out and "[1, 1]" in out and "'[0'" not in out
+
+
+def test_the_fingerprint_is_of_what_a_job_trains():
+    plain = run.fingerprint(api.compose())
+    assert plain == DEFAULT_FINGERPRINT
+    shown = api.compose("plots=false", "epoch_images=true", "run_page=true", "max_trace_rows=5")
+    elsewhere = api.compose("mlflow.experiment_name=other", "mlflow.tracking_uri=sqlite:///x.db")
+    added = api.compose("+a_key_added_to_conf=1")  # a key conf/ gains later, that trains the same
+    assert {run.fingerprint(c) for c in (shown, elsewhere, added)} == {plain}
+    trains_else = [("lr=0.5",), ("seed=1",), ("gate=and",), ("rule=hebb",), ("init.weights=[0,0]",)]
+    assert len({run.fingerprint(api.compose(*o)) for o in trains_else} | {plain}) == len(trains_else) + 1
+
+
+def test_every_key_of_the_config_either_trains_or_only_shows():
+    placed = {*run.TRAINS, *run.SHOWN_ONLY, *NOT_PARAMS}
+    assert set(RunnerConfig.__dataclass_fields__) - placed == set()
