@@ -1,4 +1,5 @@
-"""What a sweep varies, read off its Hydra config: its axes, whether it searches, its jobs.
+"""What a sweep is, read off its Hydra config: what it varies (its axes), whether it searches,
+its jobs, its overrides (`SweepSpec`); as its parent run's name, params and tags.
 
 An axis is a key the sweep lists values for (`a=1,2`, a preset's `hydra.sweeper.params`) or a
 key a search draws, named as the runs' params are: a config group's choice by the group, any
@@ -9,6 +10,8 @@ sweeper's grid).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +20,19 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
-from runner.tracking.names import NOT_PARAMS
+from runner.tracking.credentials import redacted
+from runner.tracking.names import (
+    AXES_PARAM,
+    AXIS_PARAM,
+    JOBS_PARAM,
+    LAUNCHER_PARAM,
+    MAX_TAG,
+    NOT_PARAMS,
+    OVERRIDES_TAG,
+    SEARCH_PARAM,
+    SWEEP_TAG,
+    SWEEPER_PARAM,
+)
 from runner.tracking.param_text import parse
 
 GRID_SWEEPERS = ("basic", "cached")  # Hydra's and the project's: every job of the lists' product
@@ -35,6 +50,62 @@ class Axis:
     def listing(self) -> str:
         """The values as one line, for the parent run's `sweep.<key>` param."""
         return self.spec or ",".join(self.values)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A sweep as its command gave it."""
+
+    axes: tuple[Axis, ...]
+    search: bool  # a sweeper that searches (Optuna), not a grid
+    jobs: int | None  # planned, when known
+    overrides: tuple[str, ...]  # the command line's, resume= aside: what made the sweep
+    preset: str  # the `sweep` group's choice, if the app has one; "sweep" when none or command_line
+    launcher: str
+    sweeper: str
+
+    @classmethod
+    def of(cls, config: DictConfig) -> SweepSpec:
+        choices = config.hydra.runtime.choices
+        preset = choices.get("sweep") or "command_line"
+        return cls(
+            axes=tuple(sweep_axes(config)),
+            search=is_search(config),
+            jobs=planned_jobs(config),
+            overrides=tuple(o for o in config.hydra.overrides.task if o.split("=")[0] != "resume"),
+            preset="sweep" if preset == "command_line" else preset,
+            launcher=str(choices.get("hydra/launcher")),
+            sweeper=str(choices.get("hydra/sweeper")),
+        )
+
+    @property
+    def shown_overrides(self) -> list[str]:
+        """The overrides with no store's user or password."""
+        return [redacted(o) for o in self.overrides]
+
+    def name(self, clock: str) -> str:
+        return sweep_name(self.preset, self.axes, self.jobs, clock, self.search)
+
+    def params(self) -> dict[str, str]:
+        """The parent's params: what the sweep varied, for a person to read and compare."""
+        return {
+            AXES_PARAM: ",".join(a.key for a in self.axes),
+            **{AXIS_PARAM + a.key: a.listing for a in self.axes},
+            JOBS_PARAM: str(self.jobs),
+            LAUNCHER_PARAM: self.launcher,
+            SWEEPER_PARAM: self.sweeper,
+            SEARCH_PARAM: json.dumps(self.search),
+        }
+
+    def tags(self) -> dict[str, str]:
+        """The parent's overrides as text, and what code reads back of the sweep (readback.py) as
+        JSON: its axes with their values whole (`[0,0]` one value, not two), its overrides,
+        whether it searches, its jobs. No JSON should it not fit in a tag: the params are read
+        back then."""
+        shown = self.shown_overrides
+        axes = [dataclasses.asdict(a) for a in self.axes]
+        text = json.dumps({"axes": axes, "overrides": shown, "search": self.search, "jobs": self.jobs})
+        return {OVERRIDES_TAG: " ".join(shown), **({SWEEP_TAG: text} if len(text) <= MAX_TAG else {})}
 
 
 def sweep_name(preset: str, axes: Sequence[Axis], jobs: int | None, clock: str, search: bool) -> str:

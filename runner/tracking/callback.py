@@ -56,13 +56,13 @@ class MlflowSweep(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from hydra.utils import get_class
 
-        from runner.tracking import parent, progress
+        from runner.tracking import parent, progress, readback
 
         app = get_class(self.app)()
         app.start(config)  # the app's checks stop the sweep before its parent opens
         opened = parent.open_sweep(config, self._own, app)
-        polled = parent.store_progress(opened)
-        self._printer = progress.Printer(opened.dir, opened.started, opened.planned, polled)
+        polled = readback.progress_reader(opened.store, opened.experiment, opened.run_id)
+        self._printer = progress.Printer(opened.dir, opened.started, opened.spec.jobs, polled)
         self._printer.start()
 
     def _own(self, opened: OpenSweep) -> None:
@@ -95,13 +95,13 @@ class MlflowSweep(Callback):
     def _close(self, status: str, list_errors: bool = True) -> None:
         if self._open is None:
             return
-        from runner.tracking import parent
+        from runner.tracking import closing
 
         if self._printer is not None:
             self._printer.stop()  # every job's line, before the summary
         # the parent stays this object's to close until it has ended (after a Ctrl-C here: at exit)
         try:
-            self.errors_shown = parent.close(self._open, status, list_errors)
+            self.errors_shown = closing.close(self._open, status, list_errors)
         finally:
             self._open = None
             atexit.unregister(self._close_unfinished)

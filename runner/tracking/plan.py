@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner.tracking.credentials import redacted
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
     ERROR_TAG,
@@ -37,6 +36,7 @@ from runner.tracking.names import (
 )
 
 if TYPE_CHECKING:
+    from runner.tracking.axes import SweepSpec
     from runner.tracking.store import Store
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,7 @@ def resumed(
     store: Store,
     resume: str,
     experiment_name: str,
-    overrides: list[str],
-    search: bool,
+    spec: SweepSpec,
     shown_only: Collection[str] = (),
 ) -> tuple[str, str, dict[str, str]]:
     """The sweep that `resume` names (latest, or a parent run id): its id, its name, and its
@@ -128,14 +127,14 @@ def resumed(
     how runs are shown, not what they are) may differ."""
     from runner.tracking import readback
 
-    if search:
+    if spec.search:
         raise SystemExit(f"resume={resume}: a search (Optuna) cannot be resumed, its study lived in memory")
     try:
         sweep = readback.find_sweep(store, experiment_name, None if resume == "latest" else resume)
     except UsageError as err:
         raise SystemExit(f"resume={resume}: {err}") from None
     parent = store.client.get_run(sweep.run_id)
-    asked = [redacted(o) for o in overrides]  # as stored: with no credentials
+    asked = spec.shown_overrides  # as stored: with no credentials
     if _identity(sweep.overrides, shown_only) != _identity(asked, shown_only):
         raise SystemExit(
             f"resume={resume}: the sweep {sweep.name!r} ({sweep.run_id}) ran `{' '.join(sweep.overrides)}`, "

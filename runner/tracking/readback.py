@@ -8,8 +8,8 @@ holds beside the sweep's axes (params every row shows, the results) is the app's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -26,7 +26,6 @@ from runner.tracking.names import (
     FINISHED,
     JOB_NUM_TAG,
     JOBS_PARAM,
-    MAX_TAG,
     OVERRIDES_TAG,
     PARENT_TAG,
     POINT_TAG,
@@ -87,19 +86,6 @@ def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) ->
             raise TrackingError(f"No sweep in experiment {experiment_name!r} of {store.uri}")
         run = latest[0]
     return sweep_of(run)
-
-
-def sweep_tag(
-    axes: Sequence[Axis], overrides: Sequence[str], search: bool, jobs: int | None
-) -> dict[str, str]:
-    """What a sweep's parent says of its sweep for code to read back (`sweep_of`), as JSON: its
-    axes with their values whole (`[0,0]` one value, not two), its overrides, whether it
-    searches, its jobs. The params say the same for a person. Nothing, should it not fit in a
-    tag: the params are read back then."""
-    text = json.dumps(
-        {"axes": [asdict(a) for a in axes], "overrides": list(overrides), "search": search, "jobs": jobs}
-    )
-    return {SWEEP_TAG: text} if len(text) <= MAX_TAG else {}
 
 
 def sweep_of(run: MlflowRun) -> Sweep:
@@ -203,12 +189,27 @@ def finished_jobs(store: Store, sweep: Sweep) -> dict[str, str]:
     }
 
 
-def progress_lines(store: Store, sweep: Sweep) -> list[tuple[str, str]]:
-    """The progress lines that the sweep's children carry as tags (their jobs did not see the
-    sweep's folder), by run id."""
+def progress_reader(store: Store, experiment: str, run_id: str) -> Callable[[], list[str]] | None:
+    """What reads the progress lines that jobs which do not see the sweep's folder send through
+    the store (sweep_job.py): each call returns the lines new since the last. None for a local
+    store, whose jobs all see the folder beside it."""
+    if store.local:
+        return None
+    seen = set(_progress_lines(store, experiment, run_id))  # a resumed sweep's lines of before
+
+    def new() -> list[str]:
+        fresh = [line for line in _progress_lines(store, experiment, run_id) if line not in seen]
+        seen.update(fresh)
+        return [text for _, text in fresh]
+
+    return new
+
+
+def _progress_lines(store: Store, experiment: str, run_id: str) -> list[tuple[str, str]]:
+    """The progress lines that the sweep's children carry as tags, by run id."""
     return [
         (run.info.run_id, run.data.tags[PROGRESS_TAG])
-        for run in _children(store, sweep.experiment, sweep.run_id, f" and tags.`{PROGRESS_TAG}` LIKE '%'")
+        for run in _children(store, experiment, run_id, f" and tags.`{PROGRESS_TAG}` LIKE '%'")
         if PROGRESS_TAG in run.data.tags
     ]
 

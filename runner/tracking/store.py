@@ -139,6 +139,23 @@ class Store:
                 stack.enter_context(self.ending(info.run_id))
             yield info
 
+    @property
+    def local(self) -> bool:
+        """Whether the store is an sqlite file on this machine."""
+        return sqlite_store.sqlite_path(self.uri) is not None
+
+    def reserve(self) -> None:
+        """Set aside room beside a local store for a sweep to close its runs should its jobs fill
+        the disk (sqlite_store.reserve)."""
+        sqlite_store.reserve(self.uri)
+
+    def free_reserve(self) -> None:
+        sqlite_store.free_reserve(self.uri)
+
+    def end_left_running(self, experiment: str, parent_run_id: str, status: str) -> None:
+        """End with `status` the children of `parent_run_id` still RUNNING (stale_runs.py)."""
+        stale_runs.end_left_running(self.client, experiment, parent_run_id, status)
+
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
 
