@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import atexit
-import os
 import sys
-from datetime import datetime
 
 from runner import versions
-from runner.tracking import output_folder, signals
+from runner.tracking import signals
 
 if __name__ == "__main__":
     signals.install()  # first: a Ctrl-C while the libraries load says "Interrupted" too
@@ -20,8 +17,8 @@ try:
     from runner import gate_files
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.job import task
-    from runner.tracking.callback import close_open_sweep
-    from runner.tracking.errors import OutOfSpace, UsageError, first_line
+    from runner.tracking import command
+    from runner.tracking.errors import UsageError, first_line
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None
 
@@ -30,38 +27,14 @@ main = hydra.main(config_path=str(CONF_DIR), config_name="config", **versions.ma
 
 
 def cli() -> None:
-    """Hydra's app, with every error reported as its message, never as a Python traceback.
-
-    Hydra prints some errors with a traceback (a few of its own, from composing the config, and
-    any exception of ours it does not expect). With HYDRA_FULL_ERROR=1 Hydra raises them instead,
-    so they are caught and printed here; a user who sets HYDRA_FULL_ERROR=1 gets the traceback.
-    """
-    wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    os.environ["HYDRA_FULL_ERROR"] = "1"
+    """Hydra's app, with every error reported as its message, never as a Python traceback
+    (runner/tracking/command.py)."""
+    given = sys.argv[1:]
     try:
-        gate_files.check(sys.argv[1:])  # before Hydra instantiates anything a config file names
+        gate_files.check(given)  # before Hydra instantiates anything a config file names
     except UsageError as err:
         raise SystemExit(str(err)) from None
-    given = sys.argv[1:]
-    sys.argv[1:], folder = output_folder.claim(given, datetime.now())
-    atexit.register(output_folder.release, folder)  # after a sweep closed at exit wrote its review
-    try:
-        main()
-        signals.raise_if_received()  # swallowed somewhere: the command still ends interrupted
-    except OutOfSpace as err:  # its one line says it all: the sweep closes, listing no job's error
-        close_open_sweep(err)
-        raise
-    except Exception as err:
-        signals.raise_if_received()  # an interrupt that some code turned into another error
-        if wants_traceback:
-            raise
-        message = _message(err, given)
-        if any(message in shown for shown in close_open_sweep(err)):
-            raise SystemExit(1) from None  # a job's error, printed with the others at the sweep's end
-        raise SystemExit(message) from None
-    finally:
-        if not wants_traceback:
-            del os.environ["HYDRA_FULL_ERROR"]
+    command.run(main, lambda err: _message(err, given))
 
 
 def _message(err: Exception, given: list[str]) -> str:

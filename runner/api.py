@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from PIL.Image import Image
 
 from runner import config, console, run
-from runner.perceptron import TrainResult
+from runner.names import SUMMARY_COLUMNS
 
 
 def compose(*overrides: str) -> DictConfig:
@@ -62,7 +62,7 @@ class Training:
         return self.result.trace
 
     @property
-    def result(self) -> TrainResult:
+    def result(self) -> run.perceptron.TrainResult:
         return self.trained.result
 
     def text(self) -> str:
@@ -92,11 +92,11 @@ class Training:
         )
 
     def _pictures(self, folder: Path, stepped: bool) -> tuple[Path, list]:
-        from runner import plots
+        from runner import record
 
         t, activation = self.trained, self.config.activation
         args = (folder, t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
-        return plots.run_pictures(*args, activation.theta or 0.0, stepped)
+        return record.pictures(*args, activation.theta or 0.0, stepped)
 
 
 def train(*overrides: str, log: bool = False) -> Training:
@@ -112,9 +112,8 @@ def train(*overrides: str, log: bool = False) -> Training:
 
 def _log(training: Training, overrides: tuple[str, ...]) -> str:
     """The run logged as the command line logs it (record.log), its config kept as a Hydra job
-    keeps it (`.hydra/`), credentials left out."""
+    keeps it."""
     from runner import record  # mlflow, only for a run that is logged
-    from runner.tracking.credentials import redacted
     from runner.tracking.store import open_store
 
     cfg, trained = training.config, training.trained
@@ -122,11 +121,7 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
     experiment = store.experiment_id(cfg.mlflow.experiment_name)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        saved = folder / ".hydra"
-        saved.mkdir()
-        (saved / "config.yaml").write_text(redacted(OmegaConf.to_yaml(cfg)))
-        (saved / "overrides.yaml").write_text(redacted(OmegaConf.to_yaml(list(overrides))))
-        files, images = [saved], []
+        files, images = [record.hydra_files(folder, cfg, overrides)], []
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
             files.append(pictures)
@@ -138,11 +133,9 @@ def sweep_runs(*overrides: str, parent: str | None = None) -> pd.DataFrame:
     """A sweep's runs, one row each, as its parent's summary lists them: the latest sweep in the
     app's store and experiment (as `overrides` set them, e.g. "mlflow.tracking_uri=..."), or
     the sweep whose parent run id is `parent`."""
-    from runner.sweeps import COLUMNS
     from runner.tracking import readback
-    from runner.tracking.store import open_store
 
     where = compose(*overrides).mlflow
-    store = open_store(where.tracking_uri, Path.cwd())
-    sweep = readback.find_sweep(store, where.experiment_name, parent)
-    return readback.sweep_summary(store, sweep, COLUMNS)
+    return readback.read_sweep(
+        where.tracking_uri, Path.cwd(), where.experiment_name, parent, SUMMARY_COLUMNS
+    )[1]

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from runner import views
-from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON
+from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON, X_METRIC
 from runner.pages import run_page
 from runner.run import TrainedRun, wants_page
 from runner.run import params as run_params
 from runner.tracking import signals, writer
+from runner.tracking.credentials import redacted
 from runner.tracking.store import Store
 from runner.tracking.writer import RunRecord, table_tag, write_table
 
@@ -62,6 +62,18 @@ def pictures(*args: object) -> tuple[Path, list]:
         from runner import plots  # sweep's review (`KeyError: 'Text:kwdoc'`); it takes 0.3 s
 
     return plots.run_pictures(*args)
+
+
+def hydra_files(folder: Path, cfg: DictConfig, overrides: Sequence[str]) -> Path:
+    """The run's config and overrides as a Hydra job keeps them (`.hydra/`), for a run made with
+    no Hydra job (the Python API), credentials left out; returns the folder."""
+    from omegaconf import OmegaConf
+
+    saved = folder / ".hydra"
+    saved.mkdir()
+    (saved / "config.yaml").write_text(redacted(OmegaConf.to_yaml(cfg)))
+    (saved / "overrides.yaml").write_text(redacted(OmegaConf.to_yaml(list(overrides))))
+    return saved
 
 
 def training_record(
@@ -153,7 +165,7 @@ def _metrics(run: TrainedRun) -> Iterable[tuple[str, float, int]]:
     yield "update_bound", without_rounding_noise(table.update_bound) if table.separable else math.nan, 0
     yield "cycle_length", float(result.cycle_length or 0), 0
     # lr as a metric too: the UI's line charts can put a metric, not a param, across
-    yield views.X_METRIC, float(run.setup.lr), 0
+    yield X_METRIC, float(run.setup.lr), 0
 
 
 def _readable(trace: pd.DataFrame) -> pd.DataFrame:

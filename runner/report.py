@@ -18,16 +18,14 @@ from pathlib import Path
 
 from runner import pivots
 from runner.axes import SEED, layout
+from runner.names import SUMMARY_COLUMNS
 from runner.tracking.errors import UsageError
 from runner.tracking.names import FINISHED
 
 
 def main(argv: list[str] | None = None) -> None:
     from runner.config import compose
-    from runner.sweeps import COLUMNS
-    from runner.tracking import readback, stale_runs
-    from runner.tracking.sqlite_store import absolute, sqlite_path
-    from runner.tracking.store import open_store
+    from runner.tracking import readback
 
     defaults = compose().mlflow  # the app's store and experiment, as conf/ sets them
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.split("\n\n")[0])
@@ -51,18 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables to FILE")
     args = parser.parse_args(argv)
 
-    uri = absolute(args.tracking_uri, Path.cwd())
-    database = sqlite_path(uri)
     try:
-        if database is not None and not database.is_file():
-            raise UsageError(f"No MLflow store at {database} ({args.tracking_uri}): nothing to report")
-        store = open_store(uri)
-        experiment = store.find_experiment(args.experiment)
-        closed = stale_runs.close_stale(store.client, experiment) if experiment is not None else []
-        if closed:  # so that a killed sweep reads as what it is
-            print(stale_runs.message(closed), file=sys.stderr)
-        sweep = readback.find_sweep(store, args.experiment, args.parent)
-        summary = readback.sweep_summary(store, sweep, COLUMNS)
+        sweep, summary = readback.read_sweep(
+            args.tracking_uri, Path.cwd(), args.experiment, args.parent, SUMMARY_COLUMNS
+        )
     except UsageError as err:
         raise SystemExit(str(err)) from None
 

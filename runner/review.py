@@ -38,6 +38,7 @@ class Review:
     answer: str = ""  # the sweep's question answered in a sentence (a grid with an axis across)
     note: str = ""  # Markdown: the run's description in the UI
     importance: str = ""  # which setting mattered, in one sentence (a grid with axes)
+    outcome: str = ""  # how the runs went, in a few words: `8 of 12 runs converged`
 
 
 def review(
@@ -57,7 +58,8 @@ def review(
         from runner.pages import sweep_page
 
     done = pivots.finished(summary)
-    out = Review()
+    converged = int(done["converged"].fillna(0).sum())  # not a FAILED run's
+    out = Review(outcome=f"{converged} of {count(len(summary), 'run')} converged")
     summary.to_csv(folder / "summary.csv", index=False)
     out.files.append(folder / "summary.csv")
     out.metrics = {"runs": float(len(summary)), "finished": float(len(done))}

@@ -37,16 +37,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from runner.axes import SEED, Layout
-from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, RESULT_METRICS, STOP_REASON
+import pandas as pd
+
+from runner.axes import SEED, Layout, layout
+from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, RESULT_METRICS, STOP_REASON, X_METRIC
+from runner.tracking import ui
 from runner.tracking.axes import Axis
-from runner.tracking.names import PARENT_TAG, RUN_NAME_TAG
+from runner.tracking.names import FINISHED, PARENT_TAG, RUN_NAME_TAG
 from runner.tracking.param_text import param_text
 
 TAG_PREFIX = "mlflow.sharedViewState."
 SECTION = "answer"
 SECTION_TITLE = "The sweep's answer"
-X_METRIC = "lr"  # the one swept value also logged as a metric, so that a line chart can use it
 DATASET_COLUMN = "attributes.`Dataset`"  # the runs table's column of each run's input datasets: its gate
 RUN_NAME_COLUMN = "attributes.`Run Name`"
 CREATED_COLUMN = "runDateAndNestInfo"  # the UI's id of its Created column, which it always shows
@@ -307,3 +309,48 @@ def tags(named: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, str]:
     """The views as the experiment tags that the UI opens by their share keys."""
     created = int(time.time() * 1000)
     return {TAG_PREFIX + key: tag_value(name, state, created) for key, (name, state) in named.items()}
+
+
+def saved(
+    parent_run_id: str,
+    name: str,
+    axes: Sequence[Axis],
+    summary: pd.DataFrame,
+    search: bool,
+    images: bool,
+) -> tuple[dict[str, str], tuple[str, list[Any]] | None]:
+    """A sweep's views as experiment tags, and a pair per part when the UI cannot load the sweep
+    whole; and the axis it was cut on, with the axis's values (None when it is not cut)."""
+    shape = layout(axes)
+    finished = summary[summary["status"] == FINISHED]
+    counted = finished.groupby(shape.cell_keys, sort=False).size() if shape.cell_keys else pd.Series()
+    cells = [c if isinstance(c, tuple) else (c,) for c in counted.index]
+    args = (parent_run_id, axes, shape, cells, len(summary), search)
+    views = named(sweep_views(*args, images=images), name)
+    cut = parts(shape.cell_keys, list(zip(cells, counted))) if cells else None
+    for number, value in enumerate(cut[1] if cut else []):
+        part = sweep_views(*args, part=(number, cut[0], value), images=images)
+        views.update(named(part, f"{name}, {cut[0]}={value}"))
+    return tags(views), cut
+
+
+def links(
+    tracking_uri: str, experiment: str, parent_run_id: str, cut: tuple[str, list[Any]] | None
+) -> list[str]:
+    """The lines that link the sweep's views: its runs, its charts, and those of each part."""
+
+    def pair(key: str, label: str) -> list[str]:
+        table, charts = keys(key)
+        return [
+            f"  {label:<12}{ui.view_url(tracking_uri, experiment, table)}",
+            f"  {'its charts:' if label == 'its runs:' else '':<12}"
+            f"{ui.view_url(tracking_uri, experiment, charts, charts=True)}",
+        ]
+
+    lines = pair(parent_run_id, "its runs:")
+    if cut:
+        loads = f"the UI loads {UI_PAGE} runs at a time: each {cut[0]} on its own, all of it loaded"
+        lines.append(f"  ({loads})")
+        for number, value in enumerate(cut[1]):
+            lines += pair(f"{parent_run_id}-{number}", f"{cut[0]}={value}:")
+    return lines

@@ -78,3 +78,19 @@ def test_no_module_of_the_project_imports_one_that_imports_it_back():
         if graph.chain_exists(importer=imported, imported=module)
     }
     assert cycles == set()
+
+
+MOST_IMPORTS = 8  # of the project's modules, by any one module (issue 28: no hubs)
+
+
+def test_no_module_imports_more_than_eight_of_the_projects():
+    """A module that imports many of its neighbours is a hub every change passes through (the
+    sweep's parent once imported 17); each module here keeps to MOST_IMPORTS."""
+    import grimp
+
+    graph = grimp.build_graph("runner", "hydra_plugins")
+    ours = [m for m in graph.modules if m.startswith(("runner", "hydra_plugins.perceptron_runner"))]
+    counts = {m: len([i for i in graph.find_modules_directly_imported_by(m) if i in ours]) for m in ours}
+    assert {m: n for m, n in counts.items() if n > MOST_IMPORTS} == {}
+    assert max(counts.values()) == MOST_IMPORTS  # the check counts what it should
+

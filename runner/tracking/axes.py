@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
 from runner.tracking.credentials import redacted
@@ -115,23 +114,6 @@ def sweep_name(preset: str, axes: Sequence[Axis], jobs: int | None, clock: str, 
     unit = "trial" if search else "run"
     runs = f"{jobs} {unit}{'' if jobs == 1 else 's'}" if jobs is not None else f"? {unit}s"
     return f"{preset}: {what}, {runs}, {clock}"
-
-
-def point(config: DictConfig, choices: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    """A job's values on the sweep's axes (`keys`), as plain values: a group's choice by its
-    name, any other key's value as composed (a list stays a list). A key that does not resolve
-    (a job's broken config) is left out."""
-    values = {}
-    for key in keys:
-        if key in choices:
-            values[key] = choices[key]
-            continue
-        try:
-            found = OmegaConf.select(config, key, default=None)
-            values[key] = OmegaConf.to_container(found, resolve=True) if OmegaConf.is_config(found) else found
-        except Exception:
-            pass
-    return values
 
 
 def is_search(config: DictConfig) -> bool:

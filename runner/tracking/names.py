@@ -7,6 +7,8 @@ imports all of MLflow (1.1 s measured here), while these are needed before a run
 log; tests/test_mlflow_contract.py checks each against MLflow's, as the statuses too.
 """
 
+from dataclasses import dataclass
+
 # MLflow's system tags (mlflow.utils.mlflow_tags)
 PARENT_TAG = "mlflow.parentRunId"  # MLFLOW_PARENT_RUN_ID: a sweep's child: its parent run's id
 RUN_NAME_TAG = "mlflow.runName"  # MLFLOW_RUN_NAME: a run's name, as the runs table sorts by it
@@ -44,3 +46,12 @@ MISSING_METRIC = "missing"
 # Top-level config keys that say where a run is logged and how its sweep was started, not what
 # the run is: no params of a run, no part of its fingerprint, no axis of a sweep
 NOT_PARAMS = ("hydra", "mlflow", "resume")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What a sweep's summary (readback.py) holds beside its axes, as an app names them."""
+
+    params: tuple[str, ...] = ()  # in every row, swept or not (read as the values logged)
+    metrics: tuple[str, ...] = ()  # the results, whole numbers
+    notes: tuple[str, ...] = ()  # params read as text after the results

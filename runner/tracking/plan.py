@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import DictConfig, OmegaConf
 
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
@@ -72,6 +74,24 @@ class Plan:
             max_results=1,
         )
         return found[0].info.run_id if found else None
+
+    def point(self, config: DictConfig, choices: Mapping[str, Any]) -> dict[str, Any]:
+        """A job's values on the sweep's axes, as plain values: a group's choice (`choices`) by its
+        name, any other key's value as composed (a list stays a list). A key that does not
+        resolve (a job's broken config) is left out."""
+        values = {}
+        for key in self.axes or ():
+            if key in choices:
+                values[key] = choices[key]
+                continue
+            try:
+                found = OmegaConf.select(config, key, default=None)
+                values[key] = (
+                    OmegaConf.to_container(found, resolve=True) if OmegaConf.is_config(found) else found
+                )
+            except Exception:
+                pass
+        return values
 
     def write(self, sweep_dir: Path) -> None:
         (sweep_dir / PLAN_FILE).write_text(json.dumps(asdict(self)))

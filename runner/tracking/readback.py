@@ -8,14 +8,17 @@ holds beside the sweep's axes (params every row shows, the results) is the app's
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from mlflow.entities import Run as MlflowRun
 from mlflow.exceptions import MlflowException
 
+from runner.tracking import sqlite_store, stale_runs
 from runner.tracking.axes import Axis
 from runner.tracking.errors import TrackingError
 from runner.tracking.names import (
@@ -33,18 +36,10 @@ from runner.tracking.names import (
     SEARCH_PARAM,
     SWEEP_DIR_TAG,
     SWEEP_TAG,
+    Columns,
 )
 from runner.tracking.param_text import exact, parse
-from runner.tracking.store import Store
-
-
-@dataclass(frozen=True)
-class Columns:
-    """What a sweep's summary holds beside its axes, as an app names them."""
-
-    params: tuple[str, ...] = ()  # in every row, swept or not (read as the values logged)
-    metrics: tuple[str, ...] = ()  # the results, whole numbers
-    notes: tuple[str, ...] = ()  # params read as text after the results
+from runner.tracking.store import Store, open_store
 
 
 @dataclass(frozen=True)
@@ -57,6 +52,24 @@ class Sweep:
     search: bool
     planned: int | None  # jobs planned, when known
     overrides: tuple[str, ...] = ()  # the command's, credentials left out
+
+
+def read_sweep(
+    tracking_uri: str, base_dir: str | Path, experiment_name: str, parent_run_id: str | None, columns: Columns
+) -> tuple[Sweep, pd.DataFrame]:
+    """A sweep (by its parent run's id, or the latest) and its summary, for a report: from a
+    store that must be there (a UsageError says it is not). Runs whose process is gone are
+    ended first, so that a killed sweep reads as what it is; stderr says which."""
+    database = sqlite_store.sqlite_path(sqlite_store.absolute(tracking_uri, base_dir))
+    if database is not None and not database.is_file():
+        raise TrackingError(f"No MLflow store at {database} ({tracking_uri}): nothing to report")
+    store = open_store(tracking_uri, base_dir)
+    experiment = store.find_experiment(experiment_name)
+    closed = stale_runs.close_stale(store.client, experiment) if experiment is not None else []
+    if closed:
+        print(stale_runs.message(closed), file=sys.stderr)
+    sweep = find_sweep(store, experiment_name, parent_run_id)
+    return sweep, sweep_summary(store, sweep, columns)
 
 
 def find_sweep(store: Store, experiment_name: str, parent_run_id: str | None) -> Sweep:
@@ -135,7 +148,7 @@ def _numeric(listing: str) -> bool:
     return all(isinstance(parse(v), (int, float)) for v in values)
 
 
-def sweep_summary(store: Store, sweep: Sweep, columns: Columns = Columns()) -> pd.DataFrame:
+def sweep_summary(store: Store, sweep: Sweep, columns: Columns) -> pd.DataFrame:
     """One row per child run, in job order: its values on the sweep's axes (and on
     `columns.params` always), its results, its name, status and id. A column of whole numbers
     (or none) is whole numbers (Int64); any other keeps its values as logged: 3 stays 3, 0.5

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from omegaconf import DictConfig
 
 from runner.tracking.axes import Axis
-from runner.tracking.readback import Columns
+from runner.tracking.names import Columns
 
 if TYPE_CHECKING:
     import pandas as pd

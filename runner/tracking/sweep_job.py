@@ -21,7 +21,6 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from runner.tracking import plan, progress, ui
-from runner.tracking.axes import point
 from runner.tracking.credentials import redact_files, redacted
 from runner.tracking.errors import first_line
 from runner.tracking.names import (
@@ -106,7 +105,7 @@ class SweepJob:
             if parent:
                 tags[PARENT_TAG] = parent
             if self.plan is not None and self.plan.axes:
-                tags[POINT_TAG] = json.dumps(point(config, self.choices, self.plan.axes))
+                tags[POINT_TAG] = json.dumps(self.plan.point(config, self.choices))
         return store, experiment, tags
 
     def log_failure(self, config: DictConfig, fingerprint: str | None, name: str, error: Exception) -> None:
