@@ -3,12 +3,16 @@ is no fcntl (Windows), and importing it sets no process-wide state."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from conftest import run_cli
 from mlflow import MlflowClient
+
+import runner
 
 NO_FCNTL = (
     "import runpy, sys; sys.modules['fcntl'] = None; "  # `import fcntl` now raises ImportError
@@ -94,3 +98,15 @@ def test_no_module_imports_more_than_eight_of_the_projects():
     assert {m: n for m, n in counts.items() if n > MOST_IMPORTS} == {}
     assert max(counts.values()) == MOST_IMPORTS  # the check counts what it should
 
+
+def test_the_tracking_layer_says_no_word_of_the_perceptron():
+    """runner/tracking/ is Hydra to MLflow for any app: no gate, rate, epoch or perceptron in its
+    code or its comments (the plugins' package name aside)."""
+    words = re.compile(r"\b(gates?|lr|epochs?|perceptrons?|converge[ds]?|weights?)\b", re.I)
+    said = {
+        f"{path.name}:{number}": line.strip()
+        for path in sorted(Path(runner.__file__).parent.joinpath("tracking").glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if words.search(line)
+    }
+    assert said == {}

@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_cli
+from conftest import run_in_process
 from mlflow import MlflowClient
 
 from runner import api, report, run
 from runner.config import RunnerConfig
 from runner.tracking.names import NOT_PARAMS
 
-DEFAULT_FINGERPRINT = "ccbd0fe39497fff4"  # `python -m runner`'s job: pinned, so that a change of what it covers shows
+DEFAULT_FINGERPRINT = (
+    "ccbd0fe39497fff4"  # `python -m runner`'s job: pinned, so that a change of what it covers shows
+)
 
 
 @pytest.fixture
@@ -21,31 +23,33 @@ def store(tmp_path, new_store) -> str:
     return new_store(tmp_path / "outputs" / "mlflow.db")
 
 
-def sweep(tmp_path, *overrides: str):
-    proc = run_cli("-m", *overrides, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
+def sweep(tmp_path, monkeypatch, *overrides: str) -> str:
+    status, said = run_in_process("-m", *overrides, cwd=tmp_path, monkeypatch=monkeypatch)
+    assert status == 0, said[-2000:]
+    return said
 
 
-def test_a_resume_with_the_overrides_in_another_order_keeps_every_job(tmp_path, store):
-    sweep(tmp_path, "gate=or,and", "lr=0.5,1", "plots=false")
-    resumed = sweep(tmp_path, "plots=false", "lr=0.5,1", "gate=or,and", "resume=latest")
-    assert "4 job(s) finished before are kept" in resumed.stdout
-    assert resumed.stdout.count(": done before, its run ") == 4
+def test_a_resume_with_the_overrides_in_another_order_keeps_every_job(tmp_path, store, monkeypatch):
+    sweep(tmp_path, monkeypatch, "gate=or,and", "lr=0.5,1", "plots=false")
+    resumed = sweep(tmp_path, monkeypatch, "plots=false", "lr=0.5,1", "gate=or,and", "resume=latest")
+    assert "4 job(s) finished before are kept" in resumed
+    assert resumed.count(": done before, its run ") == 4
 
 
-def test_a_resume_that_switches_how_runs_are_shown_keeps_every_job(tmp_path, store):
-    sweep(tmp_path, "lr=0.5,1", "plots=false")
-    resumed = sweep(tmp_path, "lr=0.5,1", "plots=true", "max_trace_rows=5", "resume=latest")
-    assert resumed.stdout.count(": done before, its run ") == 2
+def test_a_resume_that_switches_how_runs_are_shown_keeps_every_job(tmp_path, store, monkeypatch):
+    sweep(tmp_path, monkeypatch, "lr=0.5,1", "plots=false")
+    resumed = sweep(tmp_path, monkeypatch, "lr=0.5,1", "plots=true", "max_trace_rows=5", "resume=latest")
+    assert resumed.count(": done before, its run ") == 2
 
 
-def test_a_list_valued_axis_reads_back_whole(tmp_path, store, capsys):
-    sweep(tmp_path, "init.weights=[0,0],[1,1]", "lr=1", "plots=false")
+def test_a_list_valued_axis_reads_back_whole(tmp_path, store, monkeypatch, capsys):
+    sweep(tmp_path, monkeypatch, "init.weights=[0,0],[1,1]", "lr=1", "plots=false")
     client = MlflowClient(tracking_uri=store)
     (parent,) = client.search_runs(["1"], "tags.`sweep.dir` LIKE '%'")
     said = json.loads(parent.data.tags["sweep.json"])
-    assert said["axes"] == [{"key": "init.weights", "values": ["[0,0]", "[1,1]"], "numeric": False, "spec": ""}]
+    assert said["axes"] == [
+        {"key": "init.weights", "values": ["[0,0]", "[1,1]"], "numeric": False, "spec": ""}
+    ]
     assert said["overrides"] == ["init.weights=[0,0],[1,1]", "lr=1", "plots=false"]
     summary = api.sweep_runs(f"mlflow.tracking_uri={store}")
     assert summary["init.weights"].tolist() == ["[0, 0]", "[1, 1]"]

@@ -53,7 +53,7 @@ class Reviewed:
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)  # of the parent: its description among them
     experiment_tags: dict[str, str] = field(default_factory=dict)  # saved views of the UI, say
-    outcome: str = ""  # how the runs went, in a few words: "8 of 12 runs converged"
+    outcome: str = ""  # how the runs went, in a few words: "5 of 6 runs reached the goal"
     lines: list[str] = field(default_factory=list)  # printed after the runs' table
     links: list[str] = field(default_factory=list)  # printed after the page's link
 
