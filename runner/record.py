@@ -22,7 +22,7 @@ from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON, X_ME
 from runner.pages import run_page
 from runner.run import TrainedRun, wants_page
 from runner.run import params as run_params
-from runner.tracking import signals, writer
+from runner.tracking import writer
 from runner.tracking.credentials import redacted
 from runner.tracking.store import Store
 from runner.tracking.writer import RunRecord, table_tag, write_table
@@ -57,9 +57,10 @@ def log(
 
 
 def pictures(*args: object) -> tuple[Path, list]:
-    """The run's PNGs and its decision line by epoch (plots.run_pictures's arguments)."""
-    with signals.held():  # a Ctrl-C halfway through importing matplotlib breaks it for the
-        from runner import plots  # sweep's review (`KeyError: 'Text:kwdoc'`); it takes 0.3 s
+    """The run's PNGs and its decision line by epoch (plots.run_pictures's arguments): matplotlib
+    imported only for a run that draws them. (A sweep imported it whole at its start, in the
+    callback: runner/sweeps.py.)"""
+    from runner import plots
 
     return plots.run_pictures(*args)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from runner import pivots
+from runner import pivots, plots
 from runner.axes import SEED, Layout
 from runner.console import count, number
-from runner.tracking import signals
+from runner.pages import sweep_page
 from runner.tracking.axes import Axis
 
 MAX_HEATMAP_CELLS = 24  # rows or columns of a panel; more would not read
@@ -53,10 +53,6 @@ def review(
     """Write the sweep's files to `folder` (its page, sweep.html, among them) and say what they
     show. `commands`: what each does → the command (the one that made the sweep, the one that
     resumes it), for the page."""
-    with signals.held():  # matplotlib only where pictures are drawn, imported whole
-        from runner import plots
-        from runner.pages import sweep_page
-
     done = pivots.finished(summary)
     converged = int(done["converged"].fillna(0).sum())  # not a FAILED run's
     out = Review(outcome=f"{converged} of {count(len(summary), 'run')} converged")

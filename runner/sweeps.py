@@ -1,6 +1,7 @@
 """The perceptron's sweeps, as the tracking layer's sweep callback is handed them.
 
-conf/config.yaml names `Sweeps` beside the callback (runner/tracking/callback.py). Before a sweep
+conf/config.yaml names `Sweeps` beside the callback (runner/tracking/callback.py), which imports
+this module, and with it matplotlib, whole, a Ctrl-C held until it is done. Before a sweep
 opens, its points are composed (sweep_check.py); at its end the runs are reviewed (review.py:
 the pivots, the pictures, sweep.html), the MLflow UI gets the sweep's ready views (views.py),
 and the console the answer and the links to them.
@@ -13,6 +14,7 @@ from omegaconf import DictConfig
 from runner import views
 from runner.axes import layout
 from runner.names import SUMMARY_COLUMNS
+from runner.review import review
 from runner.run import SHOWN_ONLY
 from runner.tracking.names import BEST_TAG, NOTE_TAG
 from runner.tracking.sweep_app import ClosedSweep, Reviewed
@@ -33,8 +35,6 @@ class Sweeps:
         self.images = epoch_images(config, in_sweep=True)
 
     def review(self, sweep: ClosedSweep) -> Reviewed:
-        from runner.review import review
-
         shape = layout(sweep.axes)
         done = review(sweep.summary, sweep.axes, shape, sweep.search, sweep.name, sweep.dir, sweep.commands)
         args = (sweep.run_id, sweep.name, sweep.axes, sweep.summary, sweep.search, self.images)

@@ -225,7 +225,7 @@ def first_runs(client: MlflowClient) -> list:
     "instant, command",
     [
         ("runner.tracking.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
-        pytest.param("runner.tracking.parent:open_sweep", SWEEP, marks=pytest.mark.scale),  # no close yet
+        pytest.param("runner.tracking.parent:start", SWEEP, marks=pytest.mark.scale),  # no close yet
         pytest.param("runner.tracking.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
         pytest.param(
             "runner.tracking.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale

@@ -58,9 +58,13 @@ class MlflowSweep(Callback):
 
         from runner.tracking import parent, progress, readback
 
-        app = get_class(self.app)()
+        with signals.held():  # the app's modules imported whole: one cut halfway (matplotlib's)
+            app = get_class(self.app)()  # stays broken for the rest of the process
         app.start(config)  # the app's checks stop the sweep before its parent opens
-        opened = parent.open_sweep(config, self._own, app)
+        opening = parent.prepare(config, app)
+        with signals.held():  # a Ctrl-C from here on comes when this object can end the parent
+            opened = parent.start(opening)
+            self._own(opened)
         polled = readback.progress_reader(opened.store, opened.experiment, opened.run_id)
         self._printer = progress.Printer(opened.dir, opened.started, opened.spec.jobs, polled)
         self._printer.start()

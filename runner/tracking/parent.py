@@ -1,20 +1,19 @@
 """A sweep's parent run, opened: the run that groups the sweep's children.
 
-`open_sweep` creates it, named and with params after what the sweep is (axes.py's SweepSpec),
-or reopens the one that `resume=` names, and writes the plan its jobs read (plan.py). Its end
-is closing.py's.
+`prepare` says what it will be, named and with params after what the sweep is (axes.py's
+SweepSpec), or which sweep `resume=` names; `start` creates it, or reopens that one, and writes
+the plan its jobs read (plan.py). Its end is closing.py's.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from runner.tracking import plan, signals
+from runner.tracking import plan
 from runner.tracking.axes import SweepSpec
 from runner.tracking.errors import UsageError
 from runner.tracking.names import SWEEP_DIR_TAG
@@ -37,10 +36,27 @@ class OpenSweep:
     app: SweepApp
 
 
-def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None], app: SweepApp) -> OpenSweep:
-    """Start the sweep's parent run (or reopen the one `resume` names) and write its plan. The
-    parent is handed to `own` as soon as it runs, before a Ctrl-C can stop the command: a Ctrl-C
-    in between once left it RUNNING, with no one to end it."""
+@dataclass(frozen=True)
+class Opening:
+    """A sweep's parent about to start (or be reopened): all that could refuse it is behind it."""
+
+    store: Store
+    shown_uri: str
+    experiment: str
+    experiment_name: str
+    key: str  # the sweep's folder, as its parent is tagged with it (plan.sweep_key)
+    dir: Path
+    spec: SweepSpec
+    app: SweepApp
+    resumed: str | None  # the parent run id of the sweep resumed
+    run_name: str
+    done: dict[str, str]  # a resumed sweep's FINISHED jobs, by fingerprint
+
+
+def prepare(config: DictConfig, app: SweepApp) -> Opening:
+    """What the sweep's parent will be: its store, name and params, or the sweep that `resume`
+    names and its jobs done. A SystemExit in one line where it cannot be (a store that cannot be
+    used, a resume refused)."""
     shown_uri = config.mlflow.tracking_uri
     store = open_store(shown_uri, Path.cwd())
     name = config.mlflow.experiment_name
@@ -49,24 +65,34 @@ def open_sweep(config: DictConfig, own: Callable[[OpenSweep], None], app: SweepA
     except UsageError as err:  # no job could log: stop here, not in every job (Hydra would
         raise SystemExit(str(err)) from None  # only warn of a callback's Exception)
     store.reserve()
-    sweep_dir = Path(config.hydra.sweep.dir)
     key = plan.sweep_key(config.hydra.runtime.cwd, config.hydra.sweep.dir)
     spec = SweepSpec.of(config)
-    resume, done = config.get("resume"), {}
+    resume, resumed, done = config.get("resume"), None, {}
     if resume:
-        run_id, run_name, done = plan.resumed(store, resume, name, spec, app.shown_only)
+        resumed, run_name, done = plan.resumed(store, resume, name, spec, app.shown_only)
     else:
         run_name = spec.name(time.strftime("%H:%M:%S"))
+    sweep_dir = Path(config.hydra.sweep.dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)  # where its close writes its review
-    with signals.held():  # a Ctrl-C from here on comes when `own` can end the parent
-        if resume:
-            plan.reopen(store, run_id, key)
-        else:
-            run_id = _start(store, experiment, run_name, {SWEEP_DIR_TAG: key, **spec.tags()}, spec.params())
-        opened = OpenSweep(store, shown_uri, experiment, run_id, run_name, sweep_dir, spec, time.time(), app)
-        own(opened)
-    plan.Plan(store.uri, name, run_id, done, axes=[a.key for a in spec.axes]).write(sweep_dir)
-    return opened
+    return Opening(store, shown_uri, experiment, name, key, sweep_dir, spec, app, resumed, run_name, done)
+
+
+def start(opening: Opening) -> OpenSweep:
+    """Start the sweep's parent run (or reopen the one resumed) and write the plan its jobs read.
+    Called with signals held (signals.held: the callback's), so that a Ctrl-C comes once the
+    parent is someone's to end: one in between once left it RUNNING, with no one to end it."""
+    o = opening
+    if o.resumed:
+        plan.reopen(o.store, o.resumed, o.key)
+        run_id = o.resumed
+    else:
+        run_id = _start(
+            o.store, o.experiment, o.run_name, {SWEEP_DIR_TAG: o.key, **o.spec.tags()}, o.spec.params()
+        )
+    plan.Plan(o.store.uri, o.experiment_name, run_id, o.done, axes=[a.key for a in o.spec.axes]).write(o.dir)
+    return OpenSweep(
+        o.store, o.shown_uri, o.experiment, run_id, o.run_name, o.dir, o.spec, time.time(), o.app
+    )
 
 
 def _start(store: Store, experiment: str, name: str, tags: dict[str, str], params: dict[str, str]) -> str:
