@@ -196,8 +196,9 @@ def sweep_page_s(folder: Path) -> float:
     import pandas as pd
 
     from runner import pivots
-    from runner.axes import Axis, layout
+    from runner.axes import layout
     from runner.pages import sweep_page
+    from runner.tracking.axes import Axis
 
     (summary_csv,) = folder.glob("outputs/multirun/*/*/summary.csv")
     summary = pd.read_csv(summary_csv)
