@@ -1,7 +1,7 @@
 """Every point of a grid sweep composed before the sweep starts.
 
 A value of the wrong type (`lr=0.1,abc,1`), a choice that is not in its group (`gate=or,xorr`)
-or a key that is not there (`lrr=0.1,1`) cannot make a job's config, so no job could log it; the
+or a key that is not there (`lrr=0.1,1`, `+lrr=0.1,1`) cannot make a job's config, so no job could log it; the
 sweep stops in one line before its parent run opens, with nothing run and nothing logged. A
 value of the right type that `validate` refuses (`lr=0.1,-1,1`) makes a config: its job fails
 alone, its run FAILED with the error, and the others go on. The check composes through the
@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from hydra_plugins.perceptron_runner.compose import sweep_cache
 from hydra_plugins.perceptron_runner.sweeper import grid, sweep_overrides
-from runner.config import point_and_reason
+from runner.config import known_keys, point_and_reason, unknown_key
 from runner.tracking import signals
 
 
@@ -32,8 +32,12 @@ def check_points(config: DictConfig) -> None:
     parser = OverridesParser.create(config_loader=loader)
     given = list(config.hydra.overrides.task)
     try:
-        jobs = grid(parser.parse_overrides(sweep_overrides(config.hydra.sweeper.get("params"), given)))
-        for job in jobs:
+        overrides = parser.parse_overrides(sweep_overrides(config.hydra.sweeper.get("params"), given))
+        added = [o.key_or_group for o in overrides if o.is_add() and not o.is_hydra_override()]
+        for key in added:  # `+lrr=0.1,1`: composed, as the schema lets a key be added, but no job
+            if key not in known_keys():  # could run it: refused as `lrr=0.1,1` is
+                raise SystemExit(f"Cannot start the sweep: {unknown_key(key)}; nothing was run or logged")
+        for job in grid(overrides):
             cache.check(job)
     except (HydraException, OmegaConfBaseException) as err:
         signals.raise_if_received()  # a Ctrl-C inside OmegaConf comes out as its error: it was the Ctrl-C

@@ -226,16 +226,13 @@ def first_runs(client: MlflowClient) -> list:
     [
         ("runner.tracking.store:Store.create_run", SWEEP),  # the parent exists; nothing holds its id yet
         pytest.param("runner.tracking.parent:start", SWEEP, marks=pytest.mark.scale),  # no close yet
-        pytest.param("runner.tracking.progress:Printer.stop", SWEEP, marks=pytest.mark.scale),  # at its end
         pytest.param(
             "runner.tracking.store:Store.create_run", ["gate=or"], marks=pytest.mark.scale
         ),  # one run
     ],
-    ids=["sweep's start", "sweep opened", "sweep's end", "one run's start"],
+    ids=["sweep's start", "sweep opened", "one run's start"],
 )
-def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_or_closes_ends_it_killed(
-    tmp_path, new_store, instant, command
-):
+def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_ends_it_killed(tmp_path, new_store, instant, command):
     """The instants between two store calls where a run had no owner to end it: a Ctrl-C there
     once left a sweep's parent RUNNING (one try in fifty of test_interrupts.py)."""
     client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
@@ -243,8 +240,29 @@ def test_a_ctrl_c_as_a_run_starts_or_a_sweep_opens_or_closes_ends_it_killed(
     (first,) = first_runs(client)  # the parent, or the run
     assert first.info.status == "KILLED"
     runs = sum(runs_by_status(client).values(), [])
-    children = [r.info.status for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
-    assert children == (["FINISHED"] * 6 if instant.endswith("stop") else [])
+    assert [r for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags] == []
+
+
+@pytest.mark.scale
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "runner.tracking.progress:Printer.stop",  # the close's first step
+        "runner.tracking.readback:sweep_summary",  # halfway
+        "runner.review:review",  # the review written
+    ],
+)
+def test_a_ctrl_c_as_a_sweep_closes_waits_for_its_summary(tmp_path, new_store, instant):
+    """Every job FINISHED: a Ctrl-C as the sweep closes (it once ended the parent KILLED with no
+    summary at all) lets the close finish, whole, then stops the command."""
+    client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
+    ctrl_c_after(instant, *SWEEP, cwd=tmp_path)
+    (parent,) = first_runs(client)
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["runs"] == 6 and parent.data.metrics["missing"] == 0
+    assert "sweep.html" in {f.path for f in client.list_artifacts(parent.info.run_id)}
+    runs = sum(runs_by_status(client).values(), [])
+    assert [r.info.status for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags] == ["FINISHED"] * 6
 
 
 @pytest.mark.scale

@@ -65,6 +65,7 @@ def test_a_sweep_of_another_app_gets_a_parent_that_speaks_and_its_review(tmp_pat
     assert_reviewed(store, proc.stdout + proc.stderr)
 
 
+@pytest.mark.scale
 def test_another_apps_sweep_runs_on_the_parallel_launcher(tmp_path, store):
     proc = minimum_app(*GRID, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert_reviewed(store, proc.stdout + proc.stderr)

@@ -20,6 +20,7 @@ import queue
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -101,6 +102,10 @@ class ParallelLauncher(CachedLauncher):
         return pool
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended while it ran a job; the message names the job."""
+
+
 class _Jobs:
     """The jobs of a batch, handed out one at a time to this process and to the feeders, which
     each keep one worker busy. A worker's error that is not a job's failure (an interrupt, or
@@ -140,7 +145,13 @@ class _Jobs:
     def feed(self, pool: ProcessPoolExecutor) -> None:
         try:
             for idx, overrides in self:
-                self.done(idx, pool.submit(_run, idx, list(overrides)).result())
+                try:
+                    self.done(idx, pool.submit(_run, idx, list(overrides)).result())
+                except BrokenProcessPool:  # a worker killed (by the OOM killer, by hand)
+                    raise WorkerDied(
+                        f"The worker process that ran job #{idx} ({' '.join(overrides)}) died: killed, "
+                        "or out of memory; the sweep stops here (resume=latest runs what is left)"
+                    ) from None
         except BaseException as err:  # raised again in the sweep's process, by __next__
             self.stop(err)
 

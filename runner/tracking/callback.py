@@ -54,6 +54,17 @@ class MlflowSweep(Callback):
         self.__init__(state["app"])
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Open the sweep, or stop it in one line: Hydra only warns of a callback's Exception, and
+        its jobs would then log runs with no parent."""
+        try:
+            self._start(config)
+        except Exception as err:
+            signals.raise_if_received()  # an interrupt that some code turned into another error
+            if self._open is not None:  # opened: at exit, its close says what went wrong
+                raise
+            raise SystemExit(f"Cannot start the sweep: {_named(err)}; nothing was run or logged") from None
+
+    def _start(self, config: DictConfig) -> None:
         from hydra.utils import get_class
 
         from runner.tracking import parent, progress, readback
@@ -101,14 +112,16 @@ class MlflowSweep(Callback):
             return
         from runner.tracking import closing
 
-        if self._printer is not None:
-            self._printer.stop()  # every job's line, before the summary
-        # the parent stays this object's to close until it has ended (after a Ctrl-C here: at exit)
-        try:
-            self.errors_shown = closing.close(self._open, status, list_errors)
-        finally:
-            self._open = None
-            atexit.unregister(self._close_unfinished)
+        # Held: a Ctrl-C as the sweep closes waits for its summary, whole (one there once ended
+        # the parent with none, every job FINISHED), then stops the command
+        with signals.held():
+            if self._printer is not None:
+                self._printer.stop()  # every job's line, before the summary
+            try:
+                self.errors_shown = closing.close(self._open, status, list_errors)
+            finally:
+                self._open = None
+                atexit.unregister(self._close_unfinished)
 
 
 def _named(error: BaseException) -> str:

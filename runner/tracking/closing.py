@@ -30,11 +30,11 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     try:
         with store.ending(sweep.run_id, status):  # from its first step: a Ctrl-C anywhere ends it KILLED
             store.free_reserve()  # room to end the runs, should the jobs have filled the disk
-            if status != FINISHED:
-                try:
-                    store.end_left_running(sweep.experiment, sweep.run_id, status)
-                except Exception:  # the store may be what failed: its parent is still ended
-                    pass
+            try:  # every job has returned: a child still RUNNING lost its end (a store that went away)
+                done = status == FINISHED
+                store.end_left_running(sweep.experiment, sweep.run_id, FAILED if done else status, done)
+            except Exception:  # the store may be what failed: its parent is still ended
+                pass
             found = readback.Sweep(
                 sweep.experiment, sweep.run_id, sweep.name, status, spec.axes, spec.search, None
             )

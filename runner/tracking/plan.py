@@ -169,6 +169,11 @@ def resumed(
         )
     done = readback.finished_jobs(store, sweep)
     log.info(f"Resuming {sweep.name} ({sweep.run_id}): {len(done)} job(s) finished before are kept")
+    if sweep.planned is not None and len(done) >= sweep.planned:  # said, not silent (a resume=latest
+        log.info(  # after a command that logged nothing finds the sweep before it)
+            f"  every one of its {sweep.planned} jobs had finished ({parent.info.status}): "
+            "nothing is run again; its parent is reviewed again"
+        )
     return sweep.run_id, sweep.name, done
 
 

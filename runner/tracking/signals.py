@@ -123,6 +123,6 @@ def _quiet_interrupt(
     """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
     the interrupt, so a sweep's parent run ends KILLED: see parent.py.)"""
     if issubclass(kind, KeyboardInterrupt):
-        print(f"Interrupted ({value or 'SIGINT'})", file=sys.stderr)
+        print(f"Interrupted ({str(value) or received() or 'SIGINT'})", file=sys.stderr)
     else:
         sys.__excepthook__(kind, value, traceback)

@@ -39,16 +39,26 @@ def close_stale(client: MlflowClient, experiment: str) -> list[str]:
     return closed
 
 
-def end_left_running(client: MlflowClient, experiment: str, parent_run_id: str, status: str) -> None:
-    """End `status` the sweep's children left RUNNING (a job whose own ending failed, on a full
-    disk) by this process, or by one of this host that has ended (a parallel launcher's worker)."""
-    query = (
-        f"attributes.status = '{RUNNING}' AND tags.`{PARENT_TAG}` = '{parent_run_id}' "
-        f"AND tags.`{HOST_TAG}` = '{socket.gethostname()}'"
-    )
+LOST_END = "its job returned, but its run was never ended (the store went away as it ended?)"
+
+
+def end_left_running(
+    client: MlflowClient, experiment: str, parent_run_id: str, status: str, every_job_returned: bool = False
+) -> None:
+    """End `status` the sweep's children left RUNNING (a job whose own ending failed: a full
+    disk, a store that went away and came back): those of this process, or of one of this host
+    that has ended (a parallel launcher's worker); once `every_job_returned`, any, on any host,
+    each saying why."""
+    query = f"attributes.status = '{RUNNING}' AND tags.`{PARENT_TAG}` = '{parent_run_id}'"
+    if not every_job_returned:
+        query += f" AND tags.`{HOST_TAG}` = '{socket.gethostname()}'"
     for run in client.search_runs([experiment], query, max_results=1000):
         pid = int(run.data.tags.get(PID_TAG, "0"))
-        if pid == os.getpid() or (pid and not _alive(pid)):
+        gone = pid != os.getpid() and pid and not _alive(pid)
+        if every_job_returned or pid == os.getpid() or gone:
+            if every_job_returned or gone:
+                why = LOST_END if every_job_returned else f"its process ({pid}) ended without ending it"
+                client.set_tag(run.info.run_id, ERROR_TAG, why)
             client.set_terminated(run.info.run_id, status)
 
 

@@ -152,9 +152,11 @@ class Store:
     def free_reserve(self) -> None:
         sqlite_store.free_reserve(self.uri)
 
-    def end_left_running(self, experiment: str, parent_run_id: str, status: str) -> None:
+    def end_left_running(
+        self, experiment: str, parent_run_id: str, status: str, every_job_returned: bool
+    ) -> None:
         """End with `status` the children of `parent_run_id` still RUNNING (stale_runs.py)."""
-        stale_runs.end_left_running(self.client, experiment, parent_run_id, status)
+        stale_runs.end_left_running(self.client, experiment, parent_run_id, status, every_job_returned)
 
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status)
