@@ -33,10 +33,17 @@ def check_points(config: DictConfig) -> None:
     given = list(config.hydra.overrides.task)
     try:
         overrides = parser.parse_overrides(sweep_overrides(config.hydra.sweeper.get("params"), given))
-        added = [o.key_or_group for o in overrides if o.is_add() and not o.is_hydra_override()]
-        for key in added:  # `+lrr=0.1,1`: composed, as the schema lets a key be added, but no job
-            if key not in known_keys():  # could run it: refused as `lrr=0.1,1` is
-                raise SystemExit(f"Cannot start the sweep: {unknown_key(key)}; nothing was run or logged")
+        for o in overrides:
+            key = o.key_or_group
+            if o.is_hydra_override() or not (o.is_add() or o.is_delete()):
+                continue
+            if o.is_add() and key not in known_keys():  # `+lrr=0.1,1`: composed, as the schema lets a
+                reason = unknown_key(key)  # key be added, but no job could run it, as `lrr=0.1,1`
+            elif o.is_delete():  # `~lr`: composed, but every job would fail for the want of it
+                reason = f"{o.input_line}: every run needs {key} (give it a value instead)"
+            else:
+                continue
+            raise SystemExit(f"Cannot start the sweep: {reason}; nothing was run or logged")
         for job in grid(overrides):
             cache.check(job)
     except (HydraException, OmegaConfBaseException) as err:

@@ -328,9 +328,24 @@ def test_a_bad_sweep_point_fails_alone_and_no_run_stays_running(tmp_path, new_st
         ),
         (["lrr=0.1,1"], "Unknown config key 'lrr': did you mean lr? (--cfg job shows every key)"),
         (["+lrr=0.1,1"], "Unknown config key 'lrr': did you mean lr? (--cfg job shows every key)"),
+        (["~lr", "gate=or,and"], "~lr: every run needs lr (give it a value instead)"),
+        (
+            ["lr=${oc.env:RUNNER_NO_SUCH_VARIABLE},1"],
+            "InterpolationResolutionError: KeyError raised while resolving interpolation: "
+            "\"Environment variable 'RUNNER_NO_SUCH_VARIABLE' not found\"",
+        ),
         (["sweep=textbook", "rule=hebb,perceptronn"], "rule=perceptronn: there is no 'perceptronn' in rule"),
     ],
-    ids=["wrong type", "float for a whole number", "unknown gate", "key typo", "key added", "a preset's axis"],
+    ids=[
+        "wrong type",
+        "float for a whole number",
+        "unknown gate",
+        "key typo",
+        "key added",
+        "key removed",
+        "no such variable",
+        "a preset's axis",
+    ],
 )
 def test_a_sweep_point_that_cannot_be_composed_stops_the_sweep_in_one_line_with_no_parent(
     tmp_path, new_store, sweep, why, monkeypatch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,3 +299,56 @@ def test_a_ctrl_c_in_the_report_says_interrupted_in_one_line(tmp_path):
     proc = run_cli("-c", script, "runner.tracking.readback:sweep_summary", cwd=tmp_path, python_args=True)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines() == ["Interrupted (SIGINT)"], proc.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux: /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.scale
+def test_a_killed_parallel_worker_is_named_with_its_job_and_leaves_nothing_running(tmp_path, new_store):
+    """A worker killed outright (the OOM killer, by hand) was a bare `BrokenProcessPool`, its job
+    listed with an empty reason (issue 30, item 20)."""
+    client = MlflowClient(tracking_uri=new_store(tmp_path / "outputs" / "mlflow.db"))
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-m", "gate=or,and,nand,nor", "lr=0.1,0.5,1,2,5", "seed=range(0,4)"]
+        + ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline, progress = time.monotonic() + 120, None
+    while progress is None or len(progress.read_text().splitlines()) < 5:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        progress = next(tmp_path.glob("outputs/multirun/*/*/progress.log"), None)
+        time.sleep(0.05)
+    (worker,) = children_of(sweep.pid)
+    os.kill(worker, signal.SIGKILL)
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode != 0
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"Error: WorkerDied: The worker process that ran job #\d+ \(.+\) died: killed, or out of memory; "
+        r"the sweep stops here \(resume=latest runs what is left\)",
+        last.split(" (overrides:")[0],
+    ), err
+    runs = runs_by_status(client)
+    assert "RUNNING" not in runs
+    unsaid = [
+        r.info.run_name
+        for r in runs.get("FAILED", []) + runs.get("KILLED", [])
+        if not r.data.tags.get("error")
+    ]
+    assert unsaid == []

@@ -42,6 +42,42 @@ def test_a_resume_that_switches_how_runs_are_shown_keeps_every_job(tmp_path, sto
     assert resumed.count(": done before, its run ") == 2
 
 
+def test_a_resume_of_a_sweep_that_finished_every_job_says_so(tmp_path, store, monkeypatch):
+    """Not silent: a resume=latest after a command that logged nothing finds the sweep before it
+    (issue 30, item 11)."""
+    sweep(tmp_path, monkeypatch, "lr=0.5,1", "plots=false")
+    resumed = sweep(tmp_path, monkeypatch, "lr=0.5,1", "plots=false", "resume=latest")
+    assert "every one of its 2 jobs had finished (FINISHED): nothing is run again" in resumed
+
+
+def test_a_child_whose_end_was_lost_is_ended_failed_by_the_close(tmp_path, store, monkeypatch):
+    """A job returned, but its run's end never reached the store (a server that went away and
+    came back): the sweep's close ends it FAILED, saying why, never leaving it RUNNING (issue 30,
+    item 3)."""
+    from runner.tracking.store import Store
+
+    real, lost = Store.end_run, []
+
+    def end_run(self, run_id: str, status: str) -> None:
+        if not lost:  # the first job's end
+            lost.append(run_id)
+            return
+        real(self, run_id, status)
+
+    monkeypatch.setattr(Store, "end_run", end_run)
+    said = sweep(tmp_path, monkeypatch, "lr=0.5,1", "plots=false")
+    client = MlflowClient(tracking_uri=store)
+    run = client.get_run(lost[0])
+    assert run.info.status == "FAILED"
+    assert (
+        run.data.tags["error"]
+        == "its job returned, but its run was never ended (the store went away as it ended?)"
+    )
+    assert "1 job failed:" in said and ": its job returned, but its run was never ended" in said
+    statuses = {r.info.status for r in client.search_runs(["1"])}
+    assert "RUNNING" not in statuses
+
+
 def test_a_list_valued_axis_reads_back_whole(tmp_path, store, monkeypatch, capsys):
     sweep(tmp_path, monkeypatch, "init.weights=[0,0],[1,1]", "lr=1", "plots=false")
     client = MlflowClient(tracking_uri=store)

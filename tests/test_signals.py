@@ -135,3 +135,11 @@ def test_signals_are_held_at_two_doors_only():
         if path.name != "signals.py" and re.search(r"\bheld\(\)|HeldCalls\(", path.read_text())
     )
     assert holding == ["tracking/callback.py", "tracking/store.py"]
+
+
+def test_an_interrupt_says_which_signal_even_with_no_words_of_its_own(capsys, monkeypatch):
+    """Ray raised a bare KeyboardInterrupt: `Interrupted ()` (issue 30, item 22)."""
+    sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)
+    monkeypatch.setattr(signals, "_received", ["SIGTERM"])
+    sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)
+    assert capsys.readouterr().err.splitlines() == ["Interrupted (SIGINT)", "Interrupted (SIGTERM)"]

@@ -150,7 +150,7 @@ def sweep_axes(config: DictConfig) -> list[Axis]:
     search = is_search(config)
     for override in overrides:
         key = override.key_or_group
-        if key.split(".")[0] in NOT_PARAMS:
+        if key.split(".")[0] in NOT_PARAMS or override.is_delete():
             continue
         spec = override.input_line.split("=", 1)[1]  # as given: range(0,50), interval(0, 1)
         if search and key in (config.hydra.sweeper.get("params") or {}):  # drawn, not listed

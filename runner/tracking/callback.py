@@ -62,7 +62,8 @@ class MlflowSweep(Callback):
             signals.raise_if_received()  # an interrupt that some code turned into another error
             if self._open is not None:  # opened: at exit, its close says what went wrong
                 raise
-            raise SystemExit(f"Cannot start the sweep: {_named(err)}; nothing was run or logged") from None
+            said = f"{type(err).__name__}: {first_line(err)}"
+            raise SystemExit(f"Cannot start the sweep: {said}; nothing was run or logged") from None
 
     def _start(self, config: DictConfig) -> None:
         from hydra.utils import get_class
@@ -101,13 +102,15 @@ class MlflowSweep(Callback):
         """Close a sweep that raised (`error`, or at exit the error Python reported last)."""
         error = error if error is not None else getattr(sys, "last_value", None)
         try:
-            self._close(signals.status_after(error), list_errors=not isinstance(error, OutOfSpace))
+            self._close(
+                signals.status_after(error), list_errors=not isinstance(error, OutOfSpace), error=error
+            )
         except Exception as err:  # a full disk, a store gone: one line, not an atexit traceback
             if out_of_space(err):
                 return  # the job that stopped the sweep said so
             print(f"The sweep's parent run could not be reviewed and closed: {_named(err)}", file=sys.stderr)
 
-    def _close(self, status: str, list_errors: bool = True) -> None:
+    def _close(self, status: str, list_errors: bool = True, error: BaseException | None = None) -> None:
         if self._open is None:
             return
         from runner.tracking import closing
@@ -118,7 +121,7 @@ class MlflowSweep(Callback):
             if self._printer is not None:
                 self._printer.stop()  # every job's line, before the summary
             try:
-                self.errors_shown = closing.close(self._open, status, list_errors)
+                self.errors_shown = closing.close(self._open, status, list_errors, error)
             finally:
                 self._open = None
                 atexit.unregister(self._close_unfinished)

@@ -13,17 +13,20 @@ import pandas as pd
 
 from runner.tracking import readback, ui
 from runner.tracking.credentials import redacted
-from runner.tracking.errors import says_disk_full
-from runner.tracking.names import FAILED, FINISHED, KILLED, MISSING_METRIC
+from runner.tracking.errors import first_line, says_disk_full
+from runner.tracking.names import ERROR_TAG, FAILED, FINISHED, KILLED, MISSING_METRIC
 from runner.tracking.parent import OpenSweep
 from runner.tracking.sweep_app import ClosedSweep, Reviewed
 
 log = logging.getLogger(__name__)
 
 
-def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
-    """Review the children logged so far, give the parent its results, end it with `status`, and
-    print where to look, then (with `list_errors`) the failed jobs' errors; returns those errors."""
+def close(
+    sweep: OpenSweep, status: str, list_errors: bool = True, error: BaseException | None = None
+) -> list[str]:
+    """Review the children logged so far, give the parent its results (and the `error` that
+    stopped the sweep, if one did), end it with `status`, and print where to look, then (with
+    `list_errors`) the failed jobs' errors; returns those errors."""
     from runner.tracking import writer
 
     store, spec = sweep.store, sweep.spec
@@ -53,7 +56,8 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
             )
             reviewed = sweep.app.review(closed)
             metrics = {**reviewed.metrics, MISSING_METRIC: float(missing)}
-            writer.finish_sweep(store, sweep.run_id, metrics, reviewed.tags, summary, reviewed.files)
+            tags = {**reviewed.tags, **({ERROR_TAG: redacted(_said(error))} if error is not None else {})}
+            writer.finish_sweep(store, sweep.run_id, metrics, tags, summary, reviewed.files)
             if reviewed.experiment_tags:
                 writer.save_experiment_tags(store, sweep.experiment, reviewed.experiment_tags)
             ended = FAILED if missing and status == FINISHED else status
@@ -66,6 +70,11 @@ def close(sweep: OpenSweep, status: str, list_errors: bool = True) -> list[str]:
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
     return shown
+
+
+def _said(error: BaseException) -> str:
+    """What stopped the sweep, in a line: `WorkerDied: ...`, `KeyboardInterrupt: SIGINT`."""
+    return f"{type(error).__name__}: {first_line(error)}"
 
 
 def _jobs(n: int) -> str:
