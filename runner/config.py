@@ -12,6 +12,7 @@ line with a non-zero exit, before anything is trained or logged. Defaults live i
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -135,7 +136,8 @@ class UnknownKeyError(UsageError):
         return type(self), (self.key,)
 
 
-def known_keys() -> list[str]:
+@functools.cache  # the schema is fixed: read once, not once per key of every job's config
+def known_keys() -> tuple[str, ...]:
     """Every key of the config, dotted: lr, gate.n_inputs, init.weights, ..."""
 
     def walk(node: type, prefix: str) -> list[str]:
@@ -147,7 +149,7 @@ def known_keys() -> list[str]:
                 keys.append(prefix + field_.name)
         return keys
 
-    return walk(RunnerConfig, "")
+    return tuple(walk(RunnerConfig, ""))
 
 
 # The configs that Hydra's plugins register, and the extra of this package that installs each.
