@@ -73,7 +73,7 @@ def run_pictures(
 ) -> tuple[Path, list[tuple[int, Image.Image]]]:
     """The run's PNGs in `folder`: errors per epoch, and for a 2-input table its decision lines;
     and, `stepped`, a 2-input table's decision line epoch by epoch (epoch_images), as pictures
-    to log with their steps."""
+    to log with their steps and as an animation for slides (decision_lines.gif)."""
     folder.mkdir(exist_ok=True)
     errors_per_epoch(result.errors, len(targets), folder / "errors.png")
     if inputs.shape[1] != 2:
@@ -82,7 +82,20 @@ def run_pictures(
     decision_lines(inputs, targets, *lines, theta, folder / "decision_lines.png")
     if not stepped:
         return folder, []
-    return folder, epoch_images(inputs, targets, *lines, activation, theta, epoch_steps(result.epochs))
+    frames = epoch_images(inputs, targets, *lines, activation, theta, epoch_steps(result.epochs))
+    animate([picture for _, picture in frames], folder / "decision_lines.gif")
+    return folder, frames
+
+
+GIF_FRAME_MS = 800  # an epoch's frame; the last is held three times as long, before the loop
+
+
+def animate(frames: list[Image.Image], path: Path) -> None:
+    """The decision line through the epochs as an animated GIF, a frame an epoch, looping: the
+    frames already drawn, written by Pillow (matplotlib's own animation writer is Pillow too)."""
+    first, *rest = [frame.convert("RGB").quantize(colors=64) for frame in frames]
+    durations = [GIF_FRAME_MS] * len(rest) + [3 * GIF_FRAME_MS]
+    first.save(path, save_all=True, append_images=rest, duration=durations, loop=0, optimize=True)
 
 
 @functools.lru_cache(maxsize=8)  # about 1 MB each: the few tables of a sweep

@@ -155,6 +155,18 @@ def test_single_run_steps_through_its_epochs_as_mlflow_images(or_run):
     assert run.data.tags["mlflow.loggedImages"] == "True"
 
 
+def test_single_run_logs_its_epochs_as_an_animation_for_slides(or_run, tmp_path):
+    """The decision line through the epochs as a looping GIF, a frame an epoch (issue 31, item 4)."""
+    from PIL import Image
+
+    _, _, client, run = or_run
+    assert "plots/decision_lines.gif" in {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    gif = client.download_artifacts(run.info.run_id, "plots/decision_lines.gif", str(tmp_path))
+    with Image.open(gif) as animation:
+        assert animation.format == "GIF" and animation.n_frames == 3  # the start and 2 epochs
+        assert animation.info["loop"] == 0
+
+
 def test_single_run_logs_its_gate_as_a_dataset(or_run):
     _, _, _, run = or_run
     (found,) = run.inputs.dataset_inputs

@@ -60,6 +60,7 @@ def assert_reviewed(client: MlflowClient, out: str, jobs: int = 6) -> None:
     assert f"its parent: http://127.0.0.1:5000/#/experiments/{parent.info.experiment_id}/runs/" in out
 
 
+@pytest.mark.scale
 def test_a_sweep_of_another_app_gets_a_parent_that_speaks_and_its_review(tmp_path, store):
     proc = minimum_app(*GRID, cwd=tmp_path)
     assert_reviewed(store, proc.stdout + proc.stderr)

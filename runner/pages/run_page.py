@@ -71,32 +71,68 @@ STYLE = """
 .controls { display: none; align-items: center; gap: 8px; margin: 6px 0; }
 body.js .controls { display: flex; } body.js .step { display: none; } body.js .step.current { display: flex; }
 .step { display: flex; gap: 16px; align-items: flex-start; margin: 0 0 14px; }
-.step svg { flex: none; border: 1px solid #d1d9e0; background: #fff; }
+.step svg { flex: 2 1 340px; max-width: 480px; height: auto; border: 1px solid #d1d9e0; background: #fff; }
 .step ol { margin: 4px 0; padding-left: 20px; } .step li { margin: 0 0 4px; }
 .controls input { width: 260px; } button { font: inherit; padding: 2px 10px; white-space: nowrap; }
 .step { flex-wrap: wrap; } .step h2 { margin-top: 0; }
+.step > .said { flex: 1 1 220px; min-width: 0; } .step > .rows { flex: 1 1 100%; overflow-x: auto; }
 .worksheet { display: none; }
 @media print {
   .lesson { display: none; } .worksheet { display: block; }
   td.blank { min-width: 34px; color: transparent; }
 }
 """
+WORKSHEET_STYLE = "td.blank { min-width: 34px; height: 1.4em; }"
 
 
 def page(run: TrainedRun, name: str) -> str:
     """The run's page, whole."""
-    r, s = run.result, run.setup
-    n = run.inputs.shape[1]
+    r = run.result
     said = [console.outcome(r), console.separability(run.separability)]
     why = _why_not_separable(run) if not run.separability.separable else ""
-    setup = (
+    setup, truth = _setup(run), _truth(run)
+    head = element("h1", text(name)) + element("p", text(said[0]), class_="answer")
+    about = "".join(element("p", text(line)) for line in [*said[1:], why, setup] if line)
+    lesson = head + _steps(run) + element("h2", "The run") + about + element("h2", "The truth table") + truth
+    sheet = _worksheet(run, name, setup, truth, sheet=True, key=True)
+    body = element("div", lesson, class_="lesson") + element("div", sheet, class_="worksheet")
+    return document(name, f"<style>{STYLE}</style>" + body, SCRIPT)
+
+
+def worksheet(run: TrainedRun, name: str, sheet: bool = True, key: bool = False) -> str:
+    """The run's worksheet as a page of its own, the run page's printed layout: the `sheet` to
+    fill in, the answer `key`, or both (python -m runner.worksheet)."""
+    body = _worksheet(run, name, _setup(run), _truth(run), sheet, key)
+    return document(name, f"<style>{WORKSHEET_STYLE}</style>" + body)
+
+
+def _worksheet(run: TrainedRun, name: str, setup: str, truth: str, sheet: bool, key: bool) -> str:
+    """The run, its truth table, then the trace with only the patterns and targets filled in, then
+    (on a page of its own) the whole trace."""
+    parts = [element("h1", text(name)), element("p", text(setup)), truth]
+    if sheet:
+        parts += [element("h2", "Fill in the trace"), _trace_table(run.result.trace, blank=True)]
+    if key:
+        parts += [
+            element("h2", "Answer key", class_="pagebreak" if sheet else None),
+            _trace_table(run.result.trace, False),
+        ]
+    return "".join(parts)
+
+
+def _setup(run: TrainedRun) -> str:
+    """How the run was trained, in a line: its rule, activation, rate and start."""
+    s = run.setup
+    return (
         f"{s.rule} rule ({RULE_WORDS[(s.rule, s.binary_targets)]}), {s.activation} activation"
         + (f" (θ = {number(s.theta)})" if s.activation == "band" else "")
         + f", α = {number(s.lr)}, from W = {vector(run.weights)}, b = {number(run.bias)}"
     )
-    head = element("h1", text(name)) + element("p", text(said[0]), class_="answer")
-    about = "".join(element("p", text(line)) for line in [*said[1:], why, setup] if line)
-    truth = table(
+
+
+def _truth(run: TrainedRun) -> str:
+    n = run.inputs.shape[1]
+    return table(
         ["pattern", *(f"X{i}" for i in range(1, n + 1)), "T"],
         [
             [
@@ -107,18 +143,6 @@ def page(run: TrainedRun, name: str) -> str:
             for k, (x, t) in enumerate(zip(run.inputs, run.targets), start=1)
         ],
     )
-    lesson = head + _steps(run) + element("h2", "The run") + about + element("h2", "The truth table") + truth
-    key = element("h2", "Answer key", class_="pagebreak") + _trace_table(r.trace, blank=False)
-    worksheet = (
-        element("h1", text(name))
-        + element("p", text(setup))
-        + truth
-        + element("h2", "Fill in the trace")
-        + _trace_table(r.trace, blank=True)
-        + key
-    )
-    body = element("div", lesson, class_="lesson") + element("div", worksheet, class_="worksheet")
-    return document(name, f"<style>{STYLE}</style>" + body, SCRIPT)
 
 
 def _why_not_separable(run: TrainedRun) -> str:
@@ -185,10 +209,11 @@ def _steps(run: TrainedRun) -> str:
             if epoch == 0
             else _epoch_words(run, rows, epoch)
         )
+        table = element("div", _trace_table(rows, blank=False), class_="rows") if len(rows) else ""
         steps.append(
             element(
                 "section",
-                picture + element("div", element("h2", text(title)) + words),
+                picture + element("div", element("h2", text(title)) + words, class_="said") + table,
                 class_="step",
                 data_title=title,
             )
@@ -225,7 +250,7 @@ def _epoch_words(run: TrainedRun, rows: pd.DataFrame, epoch: int) -> str:
         f"b = {number(float(run.result.epoch_bias[epoch - 1]))}; "
         f"{console.count(errors, 'pattern')} misclassified in this epoch."
     )
-    return _trace_table(rows, blank=False) + element("ol", "".join(sentences)) + element("p", text(after))
+    return element("ol", "".join(sentences)) + element("p", text(after))
 
 
 def row_words(run: TrainedRun, row: pd.Series, n: int) -> str:
