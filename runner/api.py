@@ -103,8 +103,9 @@ def train(*overrides: str, log: bool = False) -> Training:
     """Compose the config from `overrides` (as on the command line), train, and with `log=True`
     log the run to the config's MLflow store and experiment, as the command line does."""
     cfg, source = _composed(overrides)
-    run.refuse_resume(cfg)
-    training = Training(cfg, run.train(cfg), run.name(cfg, overrides), source)
+    settings = config.read(cfg)
+    run.refuse_resume(settings)
+    training = Training(cfg, run.train(settings), run.name(settings, overrides), source)
     if not log:
         return training
     return dataclasses.replace(training, run_id=_log(training, overrides))
@@ -125,7 +126,17 @@ def _log(training: Training, overrides: tuple[str, ...]) -> str:
         if cfg.plots:
             pictures, images = training._pictures(folder / "plots", run.epoch_images(cfg, in_sweep=False))
             files.append(pictures)
-        args = (cfg, trained, training.name, {}, folder, training.gate_source, files, images, False)
+        args = (
+            config.read(cfg),
+            trained,
+            training.name,
+            {},
+            folder,
+            training.gate_source,
+            files,
+            images,
+            False,
+        )
         return record.log(store, experiment, *args)[0]
 
 

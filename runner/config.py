@@ -233,12 +233,30 @@ MAX_EXPERIMENT_NAME = 500
 MAX_GATE_NAME = 500
 
 
-def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Raise ConfigError for the first value the runner cannot use; return the truth table."""
+def read(cfg: DictConfig) -> RunnerConfig:
+    """A job's config, read once at its door: Hydra's DictConfig made the schema's dataclass, every
+    value resolved and typed, so that the code it is handed reads plain attributes (a DictConfig
+    resolves on every access). ConfigError for a key with no value, UnknownKeyError for one the
+    schema does not have; OmegaConf's error for an interpolation that does not resolve."""
+    _check_keys(cfg)
+    settings = OmegaConf.to_object(cfg)
+    assert isinstance(settings, RunnerConfig)
+    return settings
+
+
+def _check_keys(cfg: DictConfig) -> None:
     for key in sorted(OmegaConf.missing_keys(cfg)):
         raise ConfigError(key, "???", f"no value: {key} has no default, give it, e.g. {key}=...")
     for key in _extra_keys(cfg, ""):  # added with +key=..., which the schema lets through
         raise UnknownKeyError(key)
+    for key in known_keys():  # one removed (~lr) raises OmegaConf's error, which names it
+        functools.reduce(getattr, key.split("."), cfg)
+
+
+def validate(cfg: RunnerConfig | DictConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Raise ConfigError for the first value the runner cannot use; return the truth table."""
+    if isinstance(cfg, DictConfig):  # not read yet (config.read): its keys checked first
+        _check_keys(cfg)
     _check(cfg.lr > 0 and math.isfinite(cfg.lr), "lr", cfg.lr, "a finite number > 0")
     _check(cfg.max_epochs >= 1, "max_epochs", cfg.max_epochs, "a whole number >= 1")
     # MLflow keeps a seed as a param and pandas reads it back as a 64-bit whole number
@@ -271,7 +289,7 @@ def validate(cfg: DictConfig) -> tuple[np.ndarray, np.ndarray]:
         "null (random) or a finite number",
     )
     for key in ("low", "high"):
-        _check(math.isfinite(init[key]), f"init.{key}", init[key], "a finite number")
+        _check(math.isfinite(getattr(init, key)), f"init.{key}", getattr(init, key), "a finite number")
     _check(init.low <= init.high, "init.high", init.high, f"a number >= init.low ({init.low})")
     _check(
         math.isfinite(init.high - init.low),
@@ -313,7 +331,7 @@ def _validate_gate(gate: DictConfig) -> tuple[np.ndarray, np.ndarray]:
         return _built_in_table(gate, encodings)
     for key in ("inputs", "targets"):
         _check(
-            gate[key] is not None,
+            getattr(gate, key) is not None,
             f"gate.{key}",
             None,
             "a list: give gate.inputs and gate.targets together",

@@ -19,8 +19,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import console, helper, record, run
-from runner.config import config_error_line
+from runner import config, console, helper, record, run
+from runner.config import RunnerConfig, config_error_line
 from runner.tracking import signals
 from runner.tracking.errors import OutOfSpace, UsageError, first_line, out_of_space
 from runner.tracking.sweep_job import SweepJob
@@ -44,32 +44,40 @@ def task(cfg: DictConfig) -> float:
 
 
 def job(cfg: DictConfig) -> float:
-    """Train, print and log one run; returns its objective, for a sweeper that searches."""
+    """Train, print and log one run; returns its objective, for a sweeper that searches. Hydra's
+    config is read once, here (config.read): the rest of the job is handed the typed settings."""
     hydra = HydraConfig.get()
     place, gate_source = SweepJob.of(hydra), run.gate_source(hydra)
     signals.raise_if_received()  # an interrupt that some code swallowed stops the next job
-    if not place.in_sweep:
-        run.refuse_resume(cfg)
     place = place.with_plan(cfg)
-    fingerprint = _fingerprint(cfg) if place.in_sweep else None
+    try:
+        settings = config.read(cfg)
+    except Exception as err:  # a key with no value, one the schema has not, an interpolation
+        signals.raise_if_received()
+        if place.in_sweep:
+            _record_failure(cfg, place, err, None)
+        raise
+    if not place.in_sweep:
+        run.refuse_resume(settings)
+    fingerprint = run.fingerprint(settings) if place.in_sweep else None
     kept = place.kept(fingerprint)
     if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
-        place.progress_of_kept(f"{_name(cfg, place)}: done before, its run {kept} kept", kept)
+        place.progress_of_kept(f"{_name(settings, place)}: done before, its run {kept} kept", kept)
         return 0.0  # what a grid sweeper ignores; a search cannot resume
     helping = helper.INLINE if place.in_sweep else helper.start()  # a single run's other core
     try:
-        return _train_and_record(cfg, place, gate_source, fingerprint, helping)
+        return _train_and_record(settings, place, gate_source, fingerprint, helping)
     finally:
         helping.close()
 
 
-def _name(cfg: DictConfig, place: SweepJob) -> str:
+def _name(cfg: RunnerConfig | DictConfig, place: SweepJob) -> str:
     """The job's run name (runner/run.py): in a sweep, its values of the keys the sweep varies."""
     return run.name(cfg, place.task, place.varying)
 
 
 def _train_and_record(
-    cfg: DictConfig, place: SweepJob, gate_source: Path, fingerprint: str | None, helping: helper.Helper
+    cfg: RunnerConfig, place: SweepJob, gate_source: Path, fingerprint: str | None, helping: helper.Helper
 ) -> float:
     try:
         trained = run.train(cfg, helping)
@@ -98,15 +106,6 @@ def _train_and_record(
     return trained.objective
 
 
-def _fingerprint(cfg: DictConfig) -> str | None:
-    """The job's fingerprint, once per job; None for a config too broken to resolve, which is
-    a new job whenever it runs."""
-    try:
-        return run.fingerprint(cfg)
-    except Exception:
-        return None
-
-
 def _print(trained: run.TrainedRun, in_sweep: bool) -> None:
     """The tutorial's text; in a sweep only to the job's log file, where the console shows one
     progress line per job instead."""
@@ -118,7 +117,7 @@ def _print(trained: run.TrainedRun, in_sweep: bool) -> None:
 
 
 def _record(
-    cfg: DictConfig,
+    cfg: RunnerConfig,
     place: SweepJob,
     gate_source: Path,
     trained: run.TrainedRun,
@@ -152,7 +151,9 @@ def _record(
             log.info(line)
 
 
-def _record_failure(cfg: DictConfig, place: SweepJob, error: Exception, fingerprint: str | None) -> None:
+def _record_failure(
+    cfg: RunnerConfig | DictConfig, place: SweepJob, error: Exception, fingerprint: str | None
+) -> None:
     """In a sweep, a job that failed before its run was logged still gets a FAILED run, under
     the sweep's parent, that says why; so the sweep's summary shows every job."""
     try:

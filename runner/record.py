@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from runner.config import RunnerConfig
 from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON, X_METRIC
 from runner.pages import run_page
 from runner.run import TrainedRun, wants_page
@@ -39,7 +40,7 @@ TABLE_TAG = table_tag(TRACE_TABLE)
 def log(
     store: Store,
     experiment: str,
-    cfg: DictConfig,
+    cfg: RunnerConfig,
     run: TrainedRun,
     name: str,
     tags: Mapping[str, str],
@@ -78,7 +79,7 @@ def hydra_files(folder: Path, cfg: DictConfig, overrides: Sequence[str]) -> Path
 
 
 def training_record(
-    cfg: DictConfig,
+    cfg: RunnerConfig,
     run: TrainedRun,
     name: str,
     tags: Mapping[str, str],

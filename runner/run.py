@@ -1,12 +1,15 @@
-"""What one run is, made from a composed config: the table, where training started, what it gave.
+"""What one run is, made from its config as config.read typed it (a RunnerConfig): the table,
+where training started, what it gave.
 
 `train(cfg)` is the one way from a config to a `TrainedRun`: validate, draw the initial values, train,
-decide separability. `name` and `params` say what the run is, for MLflow. The config is read here
-and nowhere further down: the core (perceptron, gates, separability) gets plain values.
+decide separability. `name` and `params` say what the run is, for MLflow, and `fingerprint` what
+it trains. The config is read here and nowhere further down: the core (perceptron, gates,
+separability) gets plain values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Collection, Sequence
@@ -17,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from runner import perceptron
-from runner.config import CONF_DIR, ConfigError, validate
+from runner.config import CONF_DIR, ConfigError, RunnerConfig, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
 from runner.perceptron.separability import Separability, analyse
@@ -55,7 +58,7 @@ class TrainedRun:
         return float(r.epochs if r.converged else self.setup.max_epochs + 1)
 
 
-def train(cfg: DictConfig, helper: Helper = INLINE) -> TrainedRun:
+def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
     """Validate the config (ConfigError names the first bad key), then train; the table's
     analysis is done in line, or by the run's `helper` (runner/helper.py)."""
     inputs, targets = validate(cfg)
@@ -80,7 +83,7 @@ def train(cfg: DictConfig, helper: Helper = INLINE) -> TrainedRun:
     return TrainedRun(inputs, targets, weights, bias, setup, result, analysis)
 
 
-def refuse_resume(cfg: DictConfig) -> None:
+def refuse_resume(cfg: RunnerConfig) -> None:
     """A single run (the command line without -m, or the Python API) has no sweep to resume."""
     if cfg.resume is not None:
         raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
@@ -96,7 +99,7 @@ def gate_source(hydra: DictConfig) -> Path:
     return CONF_DIR / "gate" / f"{choice}.yaml"
 
 
-def epoch_images(cfg: DictConfig, in_sweep: bool) -> bool:
+def epoch_images(cfg: RunnerConfig | DictConfig, in_sweep: bool) -> bool:
     """Whether to log the decision line epoch by epoch: as `epoch_images` says, or when it is
     null, for a single run and not for a sweep's jobs (about 15 ms an epoch); never without plots."""
     wanted = cfg.epoch_images if cfg.epoch_images is not None else not in_sweep
@@ -112,13 +115,15 @@ NOT_WHAT_IT_IS = {*SHOWN_ONLY, "resume", "sweep"}
 TRAINS = ("gate", "rule", "activation", "init", "lr", "seed", "max_epochs", "order")
 
 
-def wants_page(cfg: DictConfig, in_sweep: bool) -> bool:
+def wants_page(cfg: RunnerConfig, in_sweep: bool) -> bool:
     """Whether to write the run's page (run.html): as `run_page` says, or when it is null, for a
     single run and not for a sweep's jobs."""
     return bool(cfg.run_page if cfg.run_page is not None else not in_sweep)
 
 
-def name(cfg: DictConfig, overrides: Sequence[str], varying: Collection[str] | None = None) -> str:
+def name(
+    cfg: RunnerConfig | DictConfig, overrides: Sequence[str], varying: Collection[str] | None = None
+) -> str:
     """What the run is, in a few words: its gate, lr and seed, whichever of the gate's width, the
     rule and the activation its overrides (`hydra.overrides.task`) set, and a shuffled order;
     then every other value the overrides set, as typed (`init.weights=[0,0]`), so that two runs
@@ -147,7 +152,7 @@ def name(cfg: DictConfig, overrides: Sequence[str], varying: Collection[str] | N
     return " ".join(words)
 
 
-def params(cfg: DictConfig, run: TrainedRun) -> dict[str, Any]:
+def params(cfg: RunnerConfig, run: TrainedRun) -> dict[str, Any]:
     """The resolved config as MLflow params, with the table and initial values actually used.
 
     A group's choice is logged under the group's name (`gate`, `rule`, `activation`) and its
@@ -163,21 +168,15 @@ def params(cfg: DictConfig, run: TrainedRun) -> dict[str, Any]:
     return values
 
 
-def _what_it_is(cfg: DictConfig) -> dict[str, Any]:
-    values = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(values, dict)
-    return {k: v for k, v in values.items() if k not in NOT_PARAMS}
+def _what_it_is(cfg: RunnerConfig) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_PARAMS}
 
 
-def _plain(value: Any) -> Any:
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-
-
-def fingerprint(cfg: DictConfig) -> str:
+def fingerprint(cfg: RunnerConfig) -> str:
     """What makes two jobs the same job: a digest of what it trains (the gate's table, the rule,
     the activation, the initial values, the rate, the seed, the order, the limit), not of how it
     is shown, where it is logged, or any other key. A resumed sweep runs a job again only if no
     FINISHED run of its sweep has its fingerprint."""
-    nodes = {key: cfg[key] for key in TRAINS}
-    trains = {k: _plain(v) for k, v in nodes.items()}
+    values = dataclasses.asdict(cfg)
+    trains = {key: values[key] for key in TRAINS}
     return hashlib.sha256(json.dumps(trains, sort_keys=True).encode()).hexdigest()[:16]

@@ -338,7 +338,9 @@ def test_the_run_link_opens_its_page_stepped_by_the_arrow_keys(ui, size):
     shown = frame.locator("#shown")
     assert shown.inner_text() == "the initial weights"
     picture = frame.locator(".step.current svg")
-    assert picture.bounding_box()["width"] >= (340 if size[0] < 1800 else 400)  # the Artifacts tab: 625 px at 1440
+    assert picture.bounding_box()["width"] >= (
+        340 if size[0] < 1800 else 400
+    )  # the Artifacts tab: 625 px at 1440
     frame.locator("h1").first.click()  # the frame takes the keys once clicked, as a person would
     page.keyboard.press("ArrowRight")
     assert shown.inner_text() == "epoch 1 of 2"

@@ -16,6 +16,8 @@ plan, and `resumed`.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 import os
@@ -24,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
@@ -75,22 +77,23 @@ class Plan:
         )
         return found[0].info.run_id if found else None
 
-    def point(self, config: DictConfig, choices: Mapping[str, Any]) -> dict[str, Any]:
+    def point(self, config: Any, choices: Mapping[str, Any]) -> dict[str, Any]:
         """A job's values on the sweep's axes, as plain values: a group's choice (`choices`) by its
-        name, any other key's value as composed (a list stays a list). A key that does not
-        resolve (a job's broken config) is left out."""
+        name, any other key's value as composed (a list stays a list). `config`: Hydra's, or the
+        app's typed object with the same attributes. A key that does not resolve (a job's broken
+        config) is left out."""
         values = {}
         for key in self.axes or ():
             if key in choices:
                 values[key] = choices[key]
                 continue
             try:
-                found = OmegaConf.select(config, key, default=None)
-                values[key] = (
-                    OmegaConf.to_container(found, resolve=True) if OmegaConf.is_config(found) else found
-                )
+                found = functools.reduce(getattr, key.split("."), config)
             except Exception:
-                pass
+                continue
+            if OmegaConf.is_config(found):
+                found = OmegaConf.to_container(found, resolve=True)
+            values[key] = dataclasses.asdict(found) if dataclasses.is_dataclass(found) else found
         return values
 
     def write(self, sweep_dir: Path) -> None:

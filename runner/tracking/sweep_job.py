@@ -2,6 +2,9 @@
 in the sweep's progress.
 
 `SweepJob.of` reads what it needs of Hydra's config once (a DictConfig resolves on every access).
+The job's own config is handed to the methods as Hydra's DictConfig or as the app's typed object
+with the same attributes: they read `mlflow.tracking_uri`, `mlflow.experiment_name` and the
+values of the sweep's axes, nothing else.
 In a sweep, the job finds the sweep's plan (plan.py) in the sweep's folder, or in the store when
 its machine does not see the folder (`with_plan`); its run then goes under the sweep's parent,
 tagged with its job number, its fingerprint and its values on the sweep's axes, and its line
@@ -16,6 +19,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -70,7 +74,7 @@ class SweepJob:
         """The keys the sweep varies, when known."""
         return self.plan.axes if self.plan is not None else None
 
-    def with_plan(self, config: DictConfig) -> SweepJob:
+    def with_plan(self, config: Any) -> SweepJob:
         """This job of a sweep, its plan found in the store when the sweep's folder had none. A
         job that finds neither says so, and logs its run with no parent."""
         if not self.in_sweep or self.plan is not None:
@@ -91,7 +95,7 @@ class SweepJob:
             return None
         return self.plan.done_before(fingerprint)
 
-    def destination(self, config: DictConfig, fingerprint: str | None) -> tuple[Store, str, dict[str, str]]:
+    def destination(self, config: Any, fingerprint: str | None) -> tuple[Store, str, dict[str, str]]:
         """The store (a relative sqlite path made absolute), the experiment's id and the run's
         tags as a job of its sweep."""
         store = open_store(config.mlflow.tracking_uri, self.cwd)
@@ -108,7 +112,7 @@ class SweepJob:
                 tags[POINT_TAG] = json.dumps(self.plan.point(config, self.choices))
         return store, experiment, tags
 
-    def log_failure(self, config: DictConfig, fingerprint: str | None, name: str, error: Exception) -> None:
+    def log_failure(self, config: Any, fingerprint: str | None, name: str, error: Exception) -> None:
         """A FAILED run named `name` that says why (`error`), with the values the job's overrides
         set as its params (all it is known by), and the job's line; a job that cannot log it
         says so in its line."""
@@ -126,7 +130,7 @@ class SweepJob:
         self.progress(line)
 
     def where_to_look(
-        self, store: Store, config: DictConfig, experiment: str, run_id: str, page: str | None
+        self, store: Store, config: Any, experiment: str, run_id: str, page: str | None
     ) -> list[str]:
         """A single run's last lines: its page (the artifact `page`), its run, its experiment's runs."""
         return ui.where_to_look(store.uri, config.mlflow.tracking_uri, experiment, run_id, page)
