@@ -18,7 +18,7 @@ try:
     from runner.config import CONF_DIR, composition_message  # (importing it registers the schema)
     from runner.job import task
     from runner.tracking import command
-    from runner.tracking.errors import UsageError, first_line
+    from runner.tracking.errors import UsageError, named
 except ImportError as err:  # a Hydra or OmegaConf release that moved what the app imports
     raise SystemExit(versions.cannot_run(err)) from None
 
@@ -45,10 +45,7 @@ def _message(err: Exception, given: list[str]) -> str:
     said = composition_message(err)
     if said is not None:
         return said
-    return (
-        f"Error: {type(err).__name__}: {first_line(err)} (overrides: {' '.join(given)}; "
-        "HYDRA_FULL_ERROR=1 shows the traceback)"
-    )
+    return f"Error: {named(err)} (overrides: {' '.join(given)}; HYDRA_FULL_ERROR=1 shows the traceback)"
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner.tracking import signals
-from runner.tracking.errors import OutOfSpace, first_line, out_of_space
+from runner.tracking.errors import OutOfSpace, first_line, named, out_of_space
 from runner.tracking.names import FINISHED
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
@@ -62,8 +62,7 @@ class MlflowSweep(Callback):
             signals.raise_if_received()  # an interrupt that some code turned into another error
             if self._open is not None:  # opened: at exit, its close says what went wrong
                 raise
-            said = f"{type(err).__name__}: {first_line(err)}"
-            raise SystemExit(f"Cannot start the sweep: {said}; nothing was run or logged") from None
+            raise SystemExit(f"Cannot start the sweep: {named(err)}; nothing was run or logged") from None
 
     def _start(self, config: DictConfig) -> None:
         from hydra.utils import get_class

@@ -13,7 +13,7 @@ import pandas as pd
 
 from runner.tracking import readback, ui
 from runner.tracking.credentials import redacted
-from runner.tracking.errors import first_line, says_disk_full
+from runner.tracking.errors import named, says_disk_full
 from runner.tracking.names import ERROR_TAG, FAILED, FINISHED, KILLED, MISSING_METRIC
 from runner.tracking.parent import OpenSweep
 from runner.tracking.sweep_app import ClosedSweep, Reviewed
@@ -56,7 +56,7 @@ def close(
             )
             reviewed = sweep.app.review(closed)
             metrics = {**reviewed.metrics, MISSING_METRIC: float(missing)}
-            tags = {**reviewed.tags, **({ERROR_TAG: redacted(_said(error))} if error is not None else {})}
+            tags = {**reviewed.tags, **({ERROR_TAG: redacted(named(error))} if error is not None else {})}
             writer.finish_sweep(store, sweep.run_id, metrics, tags, summary, reviewed.files)
             if reviewed.experiment_tags:
                 writer.save_experiment_tags(store, sweep.experiment, reviewed.experiment_tags)
@@ -70,11 +70,6 @@ def close(
     except MissingRuns as err:  # the parent ended FAILED, saying so; the command ends non-zero
         raise SystemExit(str(err)) from None
     return shown
-
-
-def _said(error: BaseException) -> str:
-    """What stopped the sweep, in a line: `WorkerDied: ...`, `KeyboardInterrupt: SIGINT`."""
-    return f"{type(error).__name__}: {first_line(error)}"
 
 
 def _jobs(n: int) -> str:

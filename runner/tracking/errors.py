@@ -38,6 +38,11 @@ def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+def named(error: BaseException) -> str:
+    """An error in a line, with its type: `WorkerDied: The worker process ...`."""
+    return f"{type(error).__name__}: {first_line(error)}"
+
+
 def says_disk_full(text: str) -> bool:
     """SQLite's or the system's words for a full disk, as an error's text carries them (in a
     run's error tag)."""
