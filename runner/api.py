@@ -68,7 +68,10 @@ class Training:
     def text(self) -> str:
         """What the command line prints for this run: the data, the trace, the outcome."""
         t = self.trained
-        setup, epochs = console.setup(t.inputs, t.targets, t.weights, t.bias), console.epoch_tables(t.result)
+        setup, epochs = (
+            console.setup(t.inputs, t.targets, t.weights, t.bias, t.setup.bias_input),
+            console.epoch_tables(t.result),
+        )
         return f"{setup}\n\n{epochs}\n\n{console.outcome(t.result)}\n{console.separability(t.separability)}"
 
     def pictures(self, folder: str | Path) -> list[Path]:

@@ -3,14 +3,15 @@
     python -m runner.check my_trace.csv gate=or lr=1 'init.weights=[0,0]' init.bias=0
 
 FILE is a CSV with the trace's own columns (`epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn,
-delb`, as a run's trace.csv has them); rows not yet worked may be left out, and a cell left empty
-is not checked. The overrides are the command line's: the run the trace should follow.
+delb`, as a run's trace.csv has them; with the bias folded into an input, X0 and theta or W0 for
+b); rows not yet worked may be left out, and a cell left empty is not checked. The overrides are
+the command line's: the run the trace should follow.
 
 Exit 0: every cell matches. Exit 1: the first cell that differs, named (its epoch, its pattern,
 its column, the student's value and the right one) with the row as the rule works it; and when
-the whole trace follows other settings (another rule, activation, learning rate or start), the
-overrides under which it does, so that the same check with them passes. Exit 2: a file that is
-not a trace, in one line.
+the whole trace follows other settings (another textbook's convention, rule, activation,
+learning rate or start), the overrides under which it does, so that the same check with them
+passes. Exit 2: a file that is not a trace, in one line.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
+from omegaconf import OmegaConf
 
-from runner import api
+from runner import api, config, run
+from runner.config import CONF_DIR
 from runner.console import number
 from runner.pages.run_page import row_words
 from runner.tracking.errors import UsageError
 
 TOLERANCE = 1e-6  # a hand-worked value to 6 decimal places is right
-RULES = ("perceptron", "hebb", "adaline")
-ACTIVATIONS = ("step", "band")
 
 
 def main(argv: Sequence[str]) -> int:
@@ -39,20 +40,26 @@ def main(argv: Sequence[str]) -> int:
     path, overrides = argv[0], list(argv[1:])
     student = _read(path)
     machine = api.train(*overrides)
-    differs = first_difference(student, machine.trace)
-    if differs is None:
+    other = [c for c in student.columns if c not in machine.trace.columns]
+    differs = None if other else first_difference(student, machine.trace)
+    if not other and differs is None:
         print(f"All {student.notna().sum().sum()} cells of {path} match the trace of: {_shown(overrides)}.")
         return 0
-    at, column, theirs, right = differs
-    row = machine.trace.iloc[at]
-    pattern = _pattern_in_epoch(machine.trace, at)
-    print(
-        f"Epoch {int(row['epoch'])}, pattern {pattern}, column {column}: {number(float(theirs))} "
-        f"in {path}, {number(float(right))} in the trace of {_shown(overrides)}."
-    )
-    print(
-        f"That row, as the rule works it: {row_words(machine.trained, row, machine.trained.inputs.shape[1])}"
-    )
+    if other:
+        print(
+            f"{path} has the column {other[0]}, which the trace of {_shown(overrides)} has not (its "
+            f"columns: {', '.join(machine.trace.columns)})."
+        )
+    else:
+        at, column, theirs, right = differs
+        row = machine.trace.iloc[at]
+        pattern = _pattern_in_epoch(machine.trace, at)
+        print(
+            f"Epoch {int(row['epoch'])}, pattern {pattern}, column {column}: {number(float(theirs))} "
+            f"in {path}, {number(float(right))} in the trace of {_shown(overrides)}."
+        )
+        words = row_words(machine.trained, row, machine.trained.inputs.shape[1])
+        print(f"That row, as the rule works it: {words}")
     matching = next(_matching_settings(student, machine, overrides), None)
     if matching is not None:
         again = _shown(matching)
@@ -76,49 +83,80 @@ def first_difference(student: pd.DataFrame, machine: pd.DataFrame) -> tuple[int,
     return None
 
 
+CHANGED = ("convention", "rule", "activation", "lr", "init.weights", "init.bias")  # what a match may change
+
+
 def _matching_settings(
     student: pd.DataFrame, machine: api.Training, overrides: list[str]
 ) -> Iterator[list[str]]:
-    """Overrides under which the student's whole trace is the machine's: another rule, activation,
-    learning rate (read off the first update) or start (read off the first row)."""
-    n = machine.trained.inputs.shape[1]
-    first = student.iloc[0]
-    start = []
-    if all(c in student and pd.notna(first[c]) for c in (*_w(n), "b", *_dw(n), "delb")):
-        weights = [float(first[f"W{i}"] - first[f"delW{i}"]) for i in range(1, n + 1)]
-        start = [
-            f"init.weights=[{','.join(number(w) for w in weights)}]",
-            f"init.bias={number(float(first['b'] - first['delb']))}",
-        ]
-    setup = machine.trained.setup
-    rates = sorted({*_rates(student, n), float(setup.lr)})
-    changed = ("rule", "activation", "lr", "init.weights", "init.bias")
-    kept = [o for o in overrides if o.split("=", 1)[0] not in changed]
-    for rule, activation, lr in itertools.product(RULES, ACTIVATIONS, rates):
-        tried = [f"rule={rule}", f"activation={activation}", f"lr={number(lr)}", *start]
+    """Overrides under which the student's whole trace is the machine's: another convention, rule,
+    activation, learning rate (read off the first updates) or start (read off the first row), the
+    fewest changes first. Each is tried on the composed config, merged with the group's file:
+    composing again takes ten times as long."""
+    cfg, n = machine.config, machine.trained.inputs.shape[1]
+    now = {"convention": cfg.convention.name, "rule": cfg.rule.name, "activation": cfg.activation.name}
+    rates = sorted({*_rates(student, n), float(cfg.lr)}, key=lambda lr: lr != cfg.lr)
+    start = _start(student, n)
+    tries = [
+        {"convention": c, "rule": r, "activation": a, "lr": lr}
+        for c, r, a, lr in itertools.product(
+            _choices("convention"), _choices("rule"), _choices("activation"), rates
+        )
+    ]
+    tries.sort(key=lambda t: sum(t[k] != now[k] for k in now) + (t["lr"] != cfg.lr))
+    for tried in tries:
+        changes = {k: OmegaConf.load(CONF_DIR / k / f"{v}.yaml") for k, v in tried.items() if k in now}
+        merged = OmegaConf.merge(cfg, {**changes, "lr": tried["lr"], "init": start or {}})
         try:
-            trace = api.train(*kept, *tried).trace
+            trace = run.train(config.read(merged)).result.trace
         except UsageError:
             continue
-        if first_difference(student, trace) is None:  # the overrides given, with what differs
-            now = {"rule": setup.rule, "activation": setup.activation, "lr": number(float(setup.lr))}
-            differs = {
-                key: o
-                for o in tried
-                if (key := o.split("=", 1)[0]) not in now or now[key] != o.split("=", 1)[1]
-            }
+        if set(student.columns) <= set(trace.columns) and first_difference(student, trace) is None:
+            said = {k: v for k, v in tried.items() if k == "lr" or v != now[k]}
+            said["lr"] = number(tried["lr"])
+            said |= {f"init.{k}": _typed(v) for k, v in (start or {}).items()}
             given = {o.split("=", 1)[0]: o for o in overrides}
-            said = [differs.pop(k, o) if k in changed else o for k, o in given.items()]
-            yield [*said, *(o for k, o in differs.items() if given.get(k) != o)]
+            kept = [f"{k}={said.pop(k)}" if k in said else o for k, o in given.items()]
+            yield [
+                *kept,
+                *(f"{k}={v}" for k, v in said.items() if not (k == "lr" and v == number(float(cfg.lr)))),
+            ]
+            return
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def _start(student: pd.DataFrame, n: int) -> dict | None:
+    """The initial weights and bias the student's first row implies (its values less its
+    changes), when that row is filled in."""
+    first, bias = student.iloc[0], _bias_column(student.columns)
+    needed = (*_w(n), bias, *_dw(n), f"del{bias}")
+    if not all(c in student and pd.notna(first[c]) for c in needed):
+        return None
+    weights = [float(first[f"W{i}"] - first[f"delW{i}"]) for i in range(1, n + 1)]
+    return {"weights": weights, "bias": float(first[bias] - first[f"del{bias}"])}
+
+
+def _typed(value: object) -> str:
+    """A value as an override types it: [0,0], 0.5."""
+    if isinstance(value, list):
+        return f"[{','.join(number(float(v)) for v in value)}]"
+    return number(float(value))
 
 
 def _rates(student: pd.DataFrame, n: int) -> Iterator[float]:
-    """The learning rates the student's first nonzero updates imply: ΔW / (δ·x) with δ = T."""
+    """The learning rates the student's first nonzero updates imply: ΔW / (δ·x), with δ = T or
+    δ = T − Y."""
     for _, row in student.head(8).iterrows():
         for i in range(1, n + 1):
-            x, dw, t = row.get(f"X{i}"), row.get(f"delW{i}"), row.get("T")
-            if all(pd.notna(v) for v in (x, dw, t)) and x and t and dw:
-                yield abs(float(dw) / (float(x) * float(t)))
+            x, dw, t, y = row.get(f"X{i}"), row.get(f"delW{i}"), row.get("T"), row.get("Y")
+            if not all(pd.notna(v) for v in (x, dw, t)) or not (x and dw):
+                continue
+            for delta in (t, t - y if pd.notna(y) else 0):
+                if delta:
+                    yield abs(float(dw) / (float(x) * float(delta)))
 
 
 def _read(path: str) -> pd.DataFrame:
@@ -126,11 +164,12 @@ def _read(path: str) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as err:
         raise NotATrace(f"Cannot read {path} as a trace: {str(err).splitlines()[0]}") from None
-    needed = ["epoch", "X1", "T", "yin", "Y", "W1", "b", "delW1", "delb"]
+    bias = _bias_column(frame.columns)
+    needed = ["epoch", "X1", "T", "yin", "Y", "W1", bias, "delW1", f"del{bias}"]
     missing = [c for c in needed if c not in frame.columns]
     if missing or frame.empty:
         why = f"no column {', '.join(missing)}" if missing else "no row"
-        columns = "epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn, delb"
+        columns = "epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn, delb; or theta or W0 for b, with X0"
         raise NotATrace(f"{path} is not a trace: {why} (the columns: {columns})")
     try:
         return frame.apply(pd.to_numeric)
@@ -140,6 +179,11 @@ def _read(path: str) -> pd.DataFrame:
 
 class NotATrace(Exception):
     """A file that is not a trace: exit status 2, its one line on stderr."""
+
+
+def _bias_column(columns: Iterable[str]) -> str:
+    """The bias's column: b, or the weight of an input fixed at -1 (theta) or +1 (W0)."""
+    return next((name for name in ("theta", "W0") if name in columns), "b")
 
 
 def _pattern_in_epoch(trace: pd.DataFrame, at: int) -> int:

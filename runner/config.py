@@ -26,7 +26,7 @@ from hydra.errors import HydraException, MissingConfigException
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from runner.perceptron import ACTIVATIONS, ORDERS, RULES, gates
+from runner.perceptron import ACTIVATIONS, BIAS_INPUTS, DELTAS, ORDERS, RULES, gates
 from runner.tracking.errors import UsageError, first_line
 from runner.versions import version_base
 
@@ -91,6 +91,18 @@ class ActivationConfig:
 
 
 @dataclass
+class ConventionConfig:
+    """How a textbook writes the perceptron (conf/convention/): its tables' encoding, where the
+    step turns on, the perceptron's δ, and where the bias sits."""
+
+    name: str = MISSING
+    encoding: str = MISSING  # the built-in gates' inputs and targets, unless the gate sets them
+    strict: bool = MISSING  # the step's Y = 1 only when yin > 0
+    delta: str = MISSING  # the perceptron's δ: target or error
+    bias_input: Optional[float] = MISSING  # null, -1 (θ) or 1 (W0)
+
+
+@dataclass
 class InitConfig:
     weights: Optional[List[float]] = MISSING
     bias: Optional[float] = MISSING
@@ -109,6 +121,7 @@ class RunnerConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     rule: RuleConfig = field(default_factory=RuleConfig)
     activation: ActivationConfig = field(default_factory=ActivationConfig)
+    convention: ConventionConfig = field(default_factory=ConventionConfig)
     lr: float = MISSING
     seed: int = MISSING
     max_epochs: int = MISSING
@@ -271,6 +284,7 @@ def validate(cfg: RunnerConfig | DictConfig) -> tuple[np.ndarray, np.ndarray]:
     inputs, targets = _validate_gate(cfg.gate)
     _validate_rule(cfg.rule)
     _validate_activation(cfg.activation, cfg.gate.targets_encoding)
+    _validate_convention(cfg.convention)
 
     init = cfg.init
     n_inputs = inputs.shape[1]
@@ -461,16 +475,32 @@ def _validate_activation(activation: DictConfig, targets_encoding: str) -> None:
         )
 
 
+def _validate_convention(convention: ConventionConfig | DictConfig) -> None:
+    encodings = tuple(gates.ENCODINGS)
+    _check(convention.encoding in encodings, "convention.encoding", convention.encoding, _one_of(encodings))
+    _check(convention.delta in DELTAS, "convention.delta", convention.delta, _one_of(DELTAS))
+    _check(
+        convention.bias_input is None or convention.bias_input in BIAS_INPUTS,
+        "convention.bias_input",
+        convention.bias_input,
+        "null (the bias a weight of its own), -1 (θ, the weight of an input fixed at -1) or 1 "
+        "(W0, the weight of an input fixed at +1)",
+    )
+
+
 def _extra_keys(node: DictConfig, prefix: str) -> list[str]:
     known = set(known_keys())
     found = []
     for key in node:
         path = prefix + str(key)
-        if isinstance(node[key], DictConfig) and key in ("gate", "rule", "activation", "init", "mlflow"):
+        if isinstance(node[key], DictConfig) and key in GROUPS:
             found += _extra_keys(node[key], path + ".")
         elif path not in known:
             found.append(path)
     return found
+
+
+GROUPS = ("gate", "rule", "activation", "convention", "init", "mlflow")  # the config's nodes
 
 
 def _is_list(value: Any) -> bool:

@@ -28,13 +28,14 @@ def setup(
     targets: Sequence[float],
     weights: Sequence[float],
     bias: float,
+    bias_input: float | None = None,
 ) -> str:
     patterns = ", ".join(vector(row) for row in inputs)
     return "\n".join(
         [
             f"Input vectors X:  {patterns}",
             f"Target vector T:  {vector(targets)}",
-            f"Initial weights:  W = {vector(weights)}, b = {number(bias)}",
+            f"Initial weights:  W = {vector(weights)}, {bias_words(bias, bias_input)}",
         ]
     )
 
@@ -55,7 +56,7 @@ def epoch_tables(result: TrainResult) -> str:
 
 def outcome(result: TrainResult) -> str:
     """How training ended, in one line."""
-    final = f"final W = {vector(result.weights)}, b = {number(result.bias)}"
+    final = f"final W = {vector(result.weights)}, {bias_words(result.bias, result.bias_input)}"
     epochs = count(result.epochs, "epoch")
     done = f"{epochs} with {count(result.updates, 'update')}"
     classifies = "they classify every pattern" if result.converged else "they misclassify some patterns"
@@ -71,6 +72,20 @@ def outcome(result: TrainResult) -> str:
         "diverged": f"Diverged after {epochs}: a weight, the bias or a net input overflowed to "
         "inf or NaN (is lr, or a value of the table or of init, too large?); not converged",
     }[result.stop_reason]
+
+
+def bias_symbol(bias_input: float | None) -> str:
+    """The bias as written: b, or θ and W0, the weights of an input fixed at -1 and at +1."""
+    from runner.perceptron import bias_name  # numpy's, loaded by then: a result is at hand
+
+    name = bias_name(bias_input)
+    return "θ" if name == "theta" else name
+
+
+def bias_words(b: float, bias_input: float | None) -> str:
+    """`b = 1`; a bias folded into an input fixed at -1 or +1, as the trace shows it: `θ = -1`, `W0 = 1`."""
+    shown = b if bias_input is None else bias_input * b
+    return f"{bias_symbol(bias_input)} = {number(shown + 0.0)}"
 
 
 def count(n: int, word: str) -> str:

@@ -1,4 +1,4 @@
-"""A gate file sets gate keys only (a rule's or an activation's file, its own): checked before
+"""A gate file sets gate keys only (a rule's, an activation's or a convention's file, its own): checked before
 Hydra composes anything.
 
 Gate files are what teachers and students exchange, and Hydra merges a config file wherever its
@@ -21,15 +21,20 @@ from pathlib import Path
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from runner.config import CONF_DIR, ActivationConfig, GateConfig, RuleConfig
+from runner.config import CONF_DIR, ActivationConfig, ConventionConfig, GateConfig, RuleConfig
 from runner.tracking.errors import UsageError
 
-SCHEMAS = {"gate": GateConfig, "rule": RuleConfig, "activation": ActivationConfig}
+SCHEMAS = {
+    "gate": GateConfig,
+    "rule": RuleConfig,
+    "activation": ActivationConfig,
+    "convention": ConventionConfig,
+}
 HEADER = re.compile(r"^#\s*@package\s*[:\s]\s*(\S+)", re.M)
 
 
 def check(argv: Sequence[str]) -> None:
-    """UsageError naming the first group file (gate, rule, activation) the command line may
+    """UsageError naming the first group file (gate, rule, activation, convention) the command line may
     choose that reaches beyond its group's keys."""
     dirs = [*_extra_dirs(argv), CONF_DIR]
     for group in SCHEMAS:

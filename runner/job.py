@@ -110,7 +110,12 @@ def _print(trained: run.TrainedRun, in_sweep: bool) -> None:
     """The tutorial's text; in a sweep only to the job's log file, where the console shows one
     progress line per job instead."""
     detail = logging.DEBUG if in_sweep else logging.INFO
-    log.log(detail, console.setup(trained.inputs, trained.targets, trained.weights, trained.bias))
+    log.log(
+        detail,
+        console.setup(
+            trained.inputs, trained.targets, trained.weights, trained.bias, trained.setup.bias_input
+        ),
+    )
     log.log(detail, "\n" + console.epoch_tables(trained.result) + "\n")
     if not in_sweep:
         log.info(console.outcome(trained.result))

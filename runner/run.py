@@ -39,6 +39,7 @@ class TrainedRun:
     setup: perceptron.Setup  # how it was trained: lr, rule, activation, ...
     result: perceptron.TrainResult
     analysis: Future[Separability]  # done already, or by the run's helper
+    convention: str = "fausett"  # the name of the textbook's convention it follows (conf/convention/)
 
     @property
     def separability(self) -> Separability:
@@ -62,8 +63,8 @@ def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
     """Validate the config (ConfigError names the first bad key), then train; the table's
     analysis is done in line, or by the run's `helper` (runner/helper.py)."""
     inputs, targets = validate(cfg)
-    init, rule, activation = cfg.init, cfg.rule, cfg.activation
-    weights, bias = perceptron.initial_parameters(
+    init, rule, activation, convention = cfg.init, cfg.rule, cfg.activation, cfg.convention
+    weights, shown_bias = perceptron.initial_parameters(
         inputs.shape[1], cfg.seed, init.low, init.high, init.weights, init.bias
     )
     setup = perceptron.Setup(
@@ -77,10 +78,14 @@ def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
         order=cfg.order,
         seed=cfg.seed,
         max_trace_rows=cfg.max_trace_rows,
+        strict=convention.strict,
+        delta=convention.delta,
+        bias_input=convention.bias_input,
     )
+    bias = setup.shown_bias(shown_bias)  # init.bias is the bias as the trace shows it: θ, W0 or b
     result = perceptron.train(inputs, targets, weights, bias, setup)
     analysis = helper.submit(analyse, inputs, targets)
-    return TrainedRun(inputs, targets, weights, bias, setup, result, analysis)
+    return TrainedRun(inputs, targets, weights, bias, setup, result, analysis, convention.name)
 
 
 def refuse_resume(cfg: RunnerConfig) -> None:
@@ -112,7 +117,8 @@ NAMED_IN_WORDS = {"gate", "gate.n_inputs", "rule", "activation", "activation.the
 SHOWN_ONLY = ("plots", "epoch_images", "run_page", "max_trace_rows")  # how a run is shown, not what it is
 NOT_WHAT_IT_IS = {*SHOWN_ONLY, "resume", "sweep"}
 # What a run trains: its fingerprint's keys, all of them (tests/test_config.py places every key)
-TRAINS = ("gate", "rule", "activation", "init", "lr", "seed", "max_epochs", "order")
+TRAINS = ("gate", "rule", "activation", "convention", "init", "lr", "seed", "max_epochs", "order")
+CORE = ("strict", "delta", "bias_input")  # the convention's keys that are the core's Setup's
 
 
 def wants_page(cfg: RunnerConfig, in_sweep: bool) -> bool:
@@ -160,8 +166,8 @@ def params(cfg: RunnerConfig, run: TrainedRun) -> dict[str, Any]:
     """
     values = _what_it_is(cfg)
     values["gate"].update(inputs=run.inputs.tolist(), targets=run.targets.tolist())
-    values["init"].update(weights=run.weights.tolist(), bias=run.bias)
-    for group in ("gate", "rule", "activation"):
+    values["init"].update(weights=run.weights.tolist(), bias=run.setup.shown_bias(run.bias))
+    for group in ("gate", "rule", "activation", "convention"):
         node = values.pop(group)
         values[group] = node.pop("name")
         values.update({f"{group}.{key}": value for key, value in node.items()})
@@ -179,4 +185,12 @@ def fingerprint(cfg: RunnerConfig) -> str:
     FINISHED run of its sweep has its fingerprint."""
     values = dataclasses.asdict(cfg)
     trains = {key: values[key] for key in TRAINS}
+    # the convention's settings that differ from the core's: a sweep run before conventions were
+    # config (all at the core's defaults then) keeps its fingerprints; the encoding is the gate's
+    core = perceptron.Setup()
+    trains["convention"] = {
+        k: v for k, v in trains["convention"].items() if k in CORE and v != getattr(core, k)
+    }
+    if not trains["convention"]:
+        del trains["convention"]
     return hashlib.sha256(json.dumps(trains, sort_keys=True).encode()).hexdigest()[:16]

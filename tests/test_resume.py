@@ -112,6 +112,7 @@ def test_the_fingerprint_is_of_what_a_job_trains():
     added = wider(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(RunnerConfig)})
     assert run.fingerprint(added) == plain
     trains_else = [("lr=0.5",), ("seed=1",), ("gate=and",), ("rule=hebb",), ("init.weights=[0,0]",)]
+    trains_else += [("convention=mitchell",), ("convention=threshold",), ("convention.strict=true",)]
     assert len({fingerprint(*o) for o in trains_else} | {plain}) == len(trains_else) + 1
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from runner import console
 from runner.console import number, vector
 from runner.pages.markup import cell, document, element, table, text
+from runner.perceptron import Setup, bias_name
 from runner.perceptron.separability import smallest_conflict
 from runner.run import TrainedRun
 
@@ -26,14 +27,7 @@ FILE = "run.html"
 MAX_STEPS = 300  # epochs the step-through shows at most (its first ones), each an SVG picture
 PICTURE = 480  # px: the picture's width and height
 
-RULE_WORDS = {  # the update each rule makes, as the textbook writes it
-    ("perceptron", False): "ΔW = α·T·x and Δb = α·T when Y ≠ T",
-    ("perceptron", True): "ΔW = α·(T − Y)·x and Δb = α·(T − Y)",
-    ("hebb", False): "ΔW = α·T·x and Δb = α·T, on every pattern",
-    ("hebb", True): "ΔW = α·T·x and Δb = α·T, on every pattern",
-    ("adaline", False): "ΔW = α·(T − yin)·x and Δb = α·(T − yin)",
-    ("adaline", True): "ΔW = α·(T − yin)·x and Δb = α·(T − yin)",
-}
+WHEN = {"perceptron": " when Y ≠ T", "hebb": ", on every pattern"}  # when each rule updates
 
 SCRIPT = """
 (() => {
@@ -121,13 +115,35 @@ def _worksheet(run: TrainedRun, name: str, setup: str, truth: str, sheet: bool, 
 
 
 def _setup(run: TrainedRun) -> str:
-    """How the run was trained, in a line: its rule, activation, rate and start."""
+    """How the run was trained, in a line: its convention, rule, activation, rate and start."""
     s = run.setup
+    symbol = _symbol(s)
+    when = ", on every pattern" if s.rule == "perceptron" and symbol == "(T − Y)" else WHEN.get(s.rule, "")
+    if s.activation == "band":
+        activation = f"band activation (θ = {number(s.theta)})"
+    else:
+        activation = f"step activation (Y = 1 {'only if yin > 0' if s.strict else 'if yin ≥ 0'})"
     return (
-        f"{s.rule} rule ({RULE_WORDS[(s.rule, s.binary_targets)]}), {s.activation} activation"
-        + (f" (θ = {number(s.theta)})" if s.activation == "band" else "")
-        + f", α = {number(s.lr)}, from W = {vector(run.weights)}, b = {number(run.bias)}"
+        f"{run.convention}'s convention: {s.rule} rule (ΔW = α·{symbol}·x and "
+        f"{_bias_update(s, symbol)}{when}), {activation}, α = {number(s.lr)}, from W = "
+        f"{vector(run.weights)}, {console.bias_words(run.bias, s.bias_input)}"
     )
+
+
+def _symbol(s: Setup) -> str:
+    """What multiplies α·x in the rule's update, as written."""
+    if s.rule == "adaline":
+        return "(T − yin)"
+    if s.rule == "perceptron" and (s.binary_targets or s.delta == "error"):
+        return "(T − Y)"
+    return "T"
+
+
+def _bias_update(s: Setup, symbol: str) -> str:
+    """The bias's update as written: Δb = α·T, or the folded weight's, Δθ = α·T·(−1)."""
+    if s.bias_input is None:
+        return f"Δb = α·{symbol}"
+    return f"Δ{console.bias_symbol(s.bias_input)} = α·{symbol}·{_factor_text(s.bias_input)}"
 
 
 def _truth(run: TrainedRun) -> str:
@@ -204,7 +220,11 @@ def _steps(run: TrainedRun) -> str:
         rows = r.trace[r.trace["epoch"] == epoch] if epoch else r.trace.iloc[0:0]
         words = (
             element(
-                "p", text(f"W = {vector(weights[0])}, b = {number(biases[0])}: before the first pattern.")
+                "p",
+                text(
+                    f"W = {vector(weights[0])}, {console.bias_words(biases[0], run.setup.bias_input)}: "
+                    "before the first pattern."
+                ),
             )
             if epoch == 0
             else _epoch_words(run, rows, epoch)
@@ -247,7 +267,7 @@ def _epoch_words(run: TrainedRun, rows: pd.DataFrame, epoch: int) -> str:
     errors = int(run.result.errors[epoch - 1])
     after = (
         f"After epoch {epoch}: W = {vector(run.result.epoch_weights[epoch - 1])}, "
-        f"b = {number(float(run.result.epoch_bias[epoch - 1]))}; "
+        f"{console.bias_words(float(run.result.epoch_bias[epoch - 1]), run.setup.bias_input)}; "
         f"{console.count(errors, 'pattern')} misclassified in this epoch."
     )
     return element("ol", "".join(sentences)) + element("p", text(after))
@@ -259,37 +279,30 @@ def row_words(run: TrainedRun, row: pd.Series, n: int) -> str:
     x = [row[f"X{i}"] for i in range(1, n + 1)]
     w = [row[f"W{i}"] for i in range(1, n + 1)]
     dw = [row[f"delW{i}"] for i in range(1, n + 1)]
-    t, yin, y, db = row["T"], row["yin"], row["Y"], row["delb"]
+    bias = bias_name(s.bias_input)
+    t, yin, y, db = row["T"], row["yin"], row["Y"], row[f"del{bias}"]
     seen = f"x = {vector(x)}, T = {number(float(t))}: yin = {number(float(yin))}, so Y = {number(float(y))}"
     if any(dw) or db:
-        symbol, factor = _factor(s.rule, s.binary_targets, float(t), float(y), float(yin))
+        symbol = _symbol(s)
+        factor = {"(T − yin)": t - yin, "(T − Y)": t - y, "T": t}[symbol]
         reason = {
             "perceptron": "Y ≠ T, an error: " if y != t else "",
             "hebb": "Hebb's rule learns from every pattern: ",
         }
         product = f"{_factor_text(s.lr)}·{_factor_text(factor)}·{vector(x)}"
-        after = f"W = {vector(w)}, b = {number(float(row['b']))}"
+        after = f"W = {vector(w)}, {console.bias_symbol(s.bias_input)} = {number(float(row[bias]))}"
         return (
             f"{seen}. {reason.get(s.rule, '')}ΔW = α·{symbol}·x = {product} = {vector(dw)}, "
-            f"Δb = α·{symbol} = {number(float(db))}, so {after}."
+            f"{_bias_update(s, symbol)} = {number(float(db))}, so {after}."
         )
     if s.rule == "perceptron":
         return f"{seen}. Y = T: right, no update."
-    return f"{seen}. The update is zero: W and b stay."
+    return f"{seen}. The update is zero: W and {console.bias_symbol(s.bias_input)} stay."
 
 
 def _factor_text(value: float) -> str:
     """A factor of a product as written: `(-1)` for a negative one."""
     return f"({number(float(value))})" if value < 0 else number(float(value))
-
-
-def _factor(rule: str, binary: bool, t: float, y: float, yin: float) -> tuple[str, float]:
-    """What multiplies α·x in the rule's update, as written and as a number."""
-    if rule == "adaline":
-        return "(T − yin)", t - yin
-    if rule == "perceptron" and binary:
-        return "(T − Y)", t - y
-    return "T", t
 
 
 def _trace_table(trace: pd.DataFrame, blank: bool) -> str:
@@ -315,7 +328,7 @@ def _value(v: object) -> str:
 def _picture(run: TrainedRun, w: np.ndarray, b: float, w0: np.ndarray | None, b0: float | None) -> str:
     """The patterns and the decision line W·x + b = 0 as an SVG, the side where Y = 1 shaded; the
     line before the epoch dashed. Filled dots: T is the higher class; rings: the lower one."""
-    label = f"W = {vector(w)}, b = {number(float(b))}"
+    label = f"W = {vector(w)}, {console.bias_words(float(b), run.setup.bias_input)}"
     if not (np.all(np.isfinite(w)) and np.isfinite(b)):  # diverged: no line to draw
         return element("p", text(f"{label}: no line to draw."), class_="muted")
     x = run.inputs.astype(float)

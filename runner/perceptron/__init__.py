@@ -8,12 +8,15 @@ reads as it says.
 
 from runner.perceptron.learning import (
     ACTIVATIONS,
+    BIAS_INPUTS,
+    DELTAS,
     ORDERS,
     RULES,
     Setup,
     TraceLayout,
     TrainResult,
     activation_function,
+    bias_name,
     initial_parameters,
     mistakes_of,
     rule_function,
@@ -23,12 +26,15 @@ from runner.perceptron.learning import (
 
 __all__ = [
     "ACTIVATIONS",
+    "BIAS_INPUTS",
+    "DELTAS",
     "ORDERS",
     "RULES",
     "Setup",
     "TraceLayout",
     "TrainResult",
     "activation_function",
+    "bias_name",
     "initial_parameters",
     "mistakes_of",
     "rule_function",

@@ -4,10 +4,16 @@ Plain values in, plain values out. Nothing here knows about Hydra or MLflow, rea
 or a clock, or prints: the entry point decides what to do with a `TrainResult`.
 
 Every rule here changes the weights by a multiple of the pattern, ΔW = α·δ·x and Δb = α·δ:
-  perceptron  δ = t on a mistake (bipolar targets), δ = t − Y (binary targets), else 0
+  perceptron  δ = t on a mistake (bipolar targets), δ = t − Y (binary targets), else 0; or, with
+              delta="error", δ = t − Y on every pattern (0 when Y = t, 2t on a bipolar mistake)
   hebb        δ = t for every pattern, one pass over the table
   adaline     δ = t − yin for every pattern (the delta, or LMS, rule)
-so the weights are kept as W₀ + α·k, where k sums the δ·x. With integer patterns and targets the
+The textbooks differ in more than the rule (see `Setup`): whether Y = 1 at yin = 0 (`strict`),
+and whether the bias is a weight of its own or the weight of an input fixed at −1 (a threshold θ)
+or +1 (`bias_input`). Folding the bias into an input changes no number but its sign: with x0 = c,
+yin = W·x + c·w0, so the run keeps b = c·w0 and only the trace shows w0 (θ when c = −1).
+
+The weights are kept as W₀ + α·k, where k sums the δ·x. With integer patterns and targets the
 perceptron's k is exact: from zero weights the sign of yin never depends on how α rounds (lr=0.1
 takes exactly the steps lr=1 takes), and a weight state seen before is recognised exactly.
 """
@@ -23,25 +29,36 @@ import pandas as pd
 RULES = ("perceptron", "hebb", "adaline")
 ACTIVATIONS = ("step", "band")
 ORDERS = ("table", "shuffle")
+DELTAS = ("target", "error")  # the perceptron's δ: t on a mistake, or t − Y on every pattern
+BIAS_INPUTS = (-1.0, 1.0)  # the fixed input a bias folded into the weights sits on
 
 
-def activation_function(name: str, theta: float = 0.0, off: float = -1.0) -> Callable[[float], float]:
+def activation_function(
+    name: str, theta: float = 0.0, off: float = -1.0, strict: bool = False
+) -> Callable[[float], float]:
     """Y for a net input yin.
 
-    step: 1 if yin >= 0 else `off` (-1 for bipolar targets, 0 for binary ones).
+    step: 1 if yin >= 0 (yin > 0 when `strict`) else `off` (-1 for bipolar targets, 0 for binary).
     band: 1 if yin > θ, 0 if -θ <= yin <= θ, -1 if yin < -θ (bipolar only; 0 is never right).
     """
     if name == "band":
         return lambda yin: 1.0 if yin > theta else (-1.0 if yin < -theta else 0.0)
+    if name == "step" and strict:
+        return lambda yin: 1.0 if yin > 0 else off
     if name == "step":
         return lambda yin: 1.0 if yin >= 0 else off
     raise ValueError(f"unknown activation {name!r}, expected one of {ACTIVATIONS}")
 
 
-def rule_function(name: str, binary_targets: bool = False) -> Callable[[float, float, float], float]:
-    """δ(t, Y, yin), the multiple of the pattern that the rule adds to the weights (before α)."""
+def rule_function(
+    name: str, binary_targets: bool = False, delta: str = "target"
+) -> Callable[[float, float, float], float]:
+    """δ(t, Y, yin), the multiple of the pattern that the rule adds to the weights (before α).
+
+    The perceptron's δ = t on a mistake is, for binary targets, t − Y: the same step toward the
+    target, as delta="error" takes on every pattern."""
     if name == "perceptron":
-        if binary_targets:
+        if binary_targets or delta == "error":
             return lambda t, y, yin: t - y
         return lambda t, y, yin: t if y != t else 0.0
     if name == "hebb":
@@ -85,6 +102,7 @@ class TrainResult:
     stop_reason: str  # converged, max_epochs, cycle, tolerance, single_pass or diverged
     cycle_length: int | None = None  # epochs in the repeating cycle, when stop_reason is cycle
     presented: int = 0  # patterns presented in all; the trace keeps the first max_trace_rows
+    bias_input: float | None = None  # Setup's: the bias and epoch_bias are b, the trace shows x0·b
 
     @property
     def epochs(self) -> int:
@@ -113,6 +131,20 @@ class Setup:
     order: str = "table"
     seed: int = 0  # of the shuffled order
     max_trace_rows: int | None = None
+    strict: bool = False  # the step's Y = 1 only when yin > 0, not at yin = 0
+    delta: str = "target"  # the perceptron's δ, one of DELTAS
+    bias_input: float | None = None  # None: the bias is a weight of its own; -1 or 1: the weight
+    #                                  of an input fixed at that value, as the trace shows it
+
+    def shown_bias(self, b: float) -> float:
+        """The bias b as the trace shows it: the folded weight x0·b (θ = −b), or b itself; and
+        back, as x0 is ±1."""
+        return b if self.bias_input is None else self.bias_input * b
+
+
+def bias_name(bias_input: float | None) -> str:
+    """The bias as the trace names it: b, theta (the weight of an input fixed at −1) or W0."""
+    return {None: "b", -1.0: "theta"}.get(bias_input, "W0")
 
 
 class TraceLayout:
@@ -122,6 +154,7 @@ class TraceLayout:
     """
 
     def __init__(self, n: int) -> None:
+        self.n = n
         self.x = slice(1, n + 1)
         self.t, self.yin, self.y = n + 1, n + 2, n + 3
         self.w = slice(n + 4, 2 * n + 4)
@@ -133,8 +166,14 @@ class TraceLayout:
         self.columns = ["epoch", *xs, "T", "yin", "Y", *ws, "b", *dws, "delb"]
 
 
-def trace_columns(n_inputs: int) -> list[str]:
-    return TraceLayout(n_inputs).columns
+def trace_columns(n_inputs: int, bias_input: float | None = None) -> list[str]:
+    """The trace's columns; with the bias folded into an input, X0 (that input) comes first and
+    its weight (theta or W0, and its change) before the other weights."""
+    at = TraceLayout(n_inputs)
+    if bias_input is None:
+        return at.columns
+    name, shown = bias_name(bias_input), at.columns
+    return ["epoch", "X0", *shown[at.x], "T", "yin", "Y", name, *shown[at.w], f"del{name}", *shown[at.dw]]
 
 
 @dataclass
@@ -198,9 +237,9 @@ def train(
     b0 = float(bias)
     n_rows, n = x.shape
     layout = TraceLayout(n)
-    act = activation_function(s.activation, s.theta, 0.0 if s.binary_targets else -1.0)
-    is_wrong = mistakes_of(s.activation, s.theta)
-    delta = rule_function(s.rule, s.binary_targets)
+    act = activation_function(s.activation, s.theta, 0.0 if s.binary_targets else -1.0, s.strict)
+    is_wrong = mistakes_of(s.activation, s.theta, s.strict)
+    delta = rule_function(s.rule, s.binary_targets, s.delta)
     shuffler = (
         np.random.default_rng(np.random.SeedSequence(s.seed).spawn(1)[0]) if s.order == "shuffle" else None
     )
@@ -265,7 +304,9 @@ def train(
         with np.errstate(over="ignore", invalid="ignore"):
             converged = all(act(v) == ti for v, ti in zip(x @ w_end + b_end, t))
     return TrainResult(
-        trace=_trace_frame(np.concatenate(kept_rows) if kept_rows else np.empty((0, layout.width)), layout),
+        trace=_trace_frame(
+            np.concatenate(kept_rows) if kept_rows else np.empty((0, layout.width)), layout, s.bias_input
+        ),
         errors=np.array(errors),
         mse=np.array(mse),
         epoch_weights=np.array(epoch_w),
@@ -275,17 +316,23 @@ def train(
         stop_reason=stop_reason,
         cycle_length=cycle_length,
         presented=len(errors) * n_rows,
+        bias_input=s.bias_input,
     )
 
 
-def mistakes_of(activation: str, theta: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def mistakes_of(
+    activation: str, theta: float, strict: bool = False
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Which net inputs give a wrong output, for an array of them: Y != t without computing Y.
 
-    step: Y = 1 exactly when yin >= 0, and t is on exactly when t > 0 (bipolar or binary);
-    band (bipolar): Y = t exactly when t·yin > θ. A net input that is not a number is wrong.
+    step: Y = 1 exactly when yin >= 0 (yin > 0 when `strict`), and t is on exactly when t > 0
+    (bipolar or binary); band (bipolar): Y = t exactly when t·yin > θ. A net input that is not a
+    number is wrong.
     """
     if activation == "band":
         return lambda yin, t: ~(t * yin > theta)
+    if strict:
+        return lambda yin, t: ((yin > 0) != (t > 0)) | np.isnan(yin)
     return lambda yin, t: ((yin >= 0) != (t > 0)) | np.isnan(yin)
 
 
@@ -366,13 +413,20 @@ def _integral(values: np.ndarray) -> bool:
     return bool(np.all(values == np.round(values)))
 
 
-def _trace_frame(rows: np.ndarray, layout: TraceLayout) -> pd.DataFrame:
-    """The trace as a DataFrame; columns of whole numbers (exact in a float) become integers."""
+def _trace_frame(rows: np.ndarray, layout: TraceLayout, bias_input: float | None) -> pd.DataFrame:
+    """The trace as a DataFrame; columns of whole numbers (exact in a float) become integers.
+    A bias folded into an input fixed at c is shown as that input (X0 = c) and its weight c·b."""
+    columns = dict(zip(layout.columns, rows.T))
+    if bias_input is not None:
+        name = bias_name(bias_input)
+        columns["X0"] = np.full(len(rows), bias_input)
+        columns[name] = bias_input * columns.pop("b")
+        columns[f"del{name}"] = bias_input * columns.pop("delb")
     with np.errstate(invalid="ignore"):
-        whole = ((rows == np.round(rows)) & (np.abs(rows) < 2**53)).all(axis=0)
+        whole = {k: bool(((v == np.round(v)) & (np.abs(v) < 2**53)).all()) for k, v in columns.items()}
     return pd.DataFrame(
         {
-            name: column.astype(np.int64) if is_whole else column
-            for name, column, is_whole in zip(layout.columns, rows.T, whole)
+            name: columns[name].astype(np.int64) if whole[name] else columns[name] + 0.0
+            for name in trace_columns(layout.n, bias_input)
         }
     )
