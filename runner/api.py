@@ -85,21 +85,17 @@ class Training:
         page in MLflow steps through them: (epoch, picture) pairs; none for a wider table."""
         from runner import plots
 
-        t, activation = self.trained, self.config.activation
+        t = self.trained
         if t.inputs.shape[1] != 2:
             return []
         lines = ((t.weights, t.bias), t.result.epoch_weights, t.result.epoch_bias)
-        steps = plots.epoch_steps(t.result.epochs)
-        return plots.epoch_images(
-            t.inputs, t.targets, *lines, activation.name, activation.theta or 0.0, steps
-        )
+        return plots.epoch_images(t.inputs, t.targets, *lines, t.setup, plots.epoch_steps(t.result.epochs))
 
     def _pictures(self, folder: Path, stepped: bool) -> tuple[Path, list]:
         from runner import record
 
-        t, activation = self.trained, self.config.activation
-        args = (folder, t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
-        return record.pictures(*args, activation.theta or 0.0, stepped)
+        t = self.trained
+        return record.pictures(folder, t.inputs, t.targets, t.weights, t.bias, t.result, t.setup, stepped)
 
 
 def train(*overrides: str, log: bool = False) -> Training:

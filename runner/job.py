@@ -132,12 +132,12 @@ def _record(
     """Log the run to MLflow, and say where to look. The PNGs are drawn by the run's helper, if
     it has one, while it opens the store."""
     out_dir = place.output_dir
-    t, activation = trained, cfg.activation
+    t = trained
     drawn = None
     if cfg.plots:
         stepped = run.epoch_images(cfg, place.in_sweep)
-        args = (out_dir / "plots", t.inputs, t.targets, t.weights, t.bias, t.result, activation.name)
-        drawn = helping.submit(record.pictures, *args, activation.theta or 0.0, stepped)
+        args = (out_dir / "plots", t.inputs, t.targets, t.weights, t.bias, t.result, t.setup, stepped)
+        drawn = helping.submit(record.pictures, *args)
 
     store, experiment, tags = place.destination(cfg, fingerprint)  # mlflow: the config is known good
     log.log(logging.DEBUG if place.in_sweep else logging.INFO, console.separability(trained.separability))

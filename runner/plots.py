@@ -23,7 +23,7 @@ from PIL import Image
 
 from runner.axes import Layout
 from runner.console import number
-from runner.perceptron import TrainResult, mistakes_of
+from runner.perceptron import Setup, TrainResult, mistakes_of
 from runner.tracking.axes import Axis
 
 MAX_LINES = 40  # decision lines drawn at most; a long run shows every k-th epoch, and the last
@@ -67,8 +67,7 @@ def run_pictures(
     weights: np.ndarray,
     bias: float,
     result: TrainResult,
-    activation: str,
-    theta: float,
+    setup: Setup,
     stepped: bool,
 ) -> tuple[Path, list[tuple[int, Image.Image]]]:
     """The run's PNGs in `folder`: errors per epoch, and for a 2-input table its decision lines;
@@ -79,10 +78,10 @@ def run_pictures(
     if inputs.shape[1] != 2:
         return folder, []
     lines = ((weights, bias), result.epoch_weights, result.epoch_bias)
-    decision_lines(inputs, targets, *lines, theta, folder / "decision_lines.png")
+    decision_lines(inputs, targets, *lines, setup.theta, folder / "decision_lines.png")
     if not stepped:
         return folder, []
-    frames = epoch_images(inputs, targets, *lines, activation, theta, epoch_steps(result.epochs))
+    frames = epoch_images(inputs, targets, *lines, setup, epoch_steps(result.epochs))
     animate([picture for _, picture in frames], folder / "decision_lines.gif")
     return folder, frames
 
@@ -203,19 +202,18 @@ def epoch_images(
     initial: tuple[np.ndarray, float],
     epoch_weights: np.ndarray,
     epoch_bias: np.ndarray,
-    activation: str,
-    theta: float,
+    setup: Setup,
     steps: Sequence[int],
 ) -> list[tuple[int, Image.Image]]:
     """A 2-input table's decision line at each of `steps` (0: the initial weights; k: after
     epoch k), the line of the step before dashed, the patterns it misclassifies ringed: the
     pictures MLflow's step slider goes through."""
-    low, high = float(inputs.min()) - 0.6, float(inputs.max()) + 0.6
+    low, high, theta = float(inputs.min()) - 0.6, float(inputs.max()) + 0.6, setup.theta
     frame, parts = _step_frame(
         tuple(map(tuple, inputs.tolist())), tuple((targets > 0).tolist()), low, high, theta > 0
     )
     lines = [initial, *zip(epoch_weights, epoch_bias)]
-    wrong_at = mistakes_of(activation, theta)
+    wrong_at = mistakes_of(setup.activation, theta, setup.strict)
     images = []
     for at, step in enumerate(steps):
         weights, bias = lines[step]
