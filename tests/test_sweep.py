@@ -322,7 +322,9 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
 @pytest.mark.parametrize(
     "command, cell_keys, seeds_per_cell, panels, index_columns",
     [
-        (["sweep=textbook"], ["rule", "activation", "gate"], 1, 2, 2),  # gate × rule, a panel per activation
+        pytest.param(  # 18 jobs: gate × rule, a panel per activation
+            ["sweep=textbook"], ["rule", "activation", "gate"], 1, 2, 2, marks=pytest.mark.scale
+        ),
         pytest.param(["sweep=grid"], ["gate", "lr"], 3, 1, 1, marks=pytest.mark.scale),  # 48 jobs
         (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2, 2),
         (["lr=0.5,1", "seed=0,1"], ["lr"], 2, 1, 1),  # lr down, one column
