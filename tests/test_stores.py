@@ -290,3 +290,66 @@ def test_five_commands_started_together_each_write_in_a_folder_of_their_own(tmp_
         p = run.data.params
         own = api.train(f"gate={p['gate']}", f"lr={p['lr']}", f"seed={p['seed']}").trace
         assert (folder / "trace.csv").read_text() == own.to_csv(index=False)  # its own, no other's
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Makes a folder read-only with a read-only bind mount of itself (as root, for whom the
+    permission bits do not count); skipped, saying why, where it cannot."""
+    mounted: list[Path] = []
+
+    def make(folder: Path) -> None:
+        for command in (["mount", "--bind", folder, folder], ["mount", "-o", "remount,bind,ro", folder]):
+            done = subprocess.run([str(c) for c in command], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot mount {folder} read-only here: {done.stderr.strip()}")
+            if folder not in mounted:
+                mounted.append(folder)
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def test_a_report_reads_a_store_in_a_read_only_folder(tmp_path, read_only, new_store):
+    """Issue 30, item 8: the report only reads, so a store it cannot write is no obstacle; a run
+    that would log there says so in one line."""
+    shelf = tmp_path / "shelf"
+    store = new_store(shelf / "mlflow.db")
+    assert (
+        run_cli("-m", "gate=or,and", "plots=false", f"mlflow.tracking_uri={store}", cwd=tmp_path).returncode
+        == 0
+    )
+    read_only(shelf)
+    report = subprocess.run(
+        [sys.executable, "-m", "runner.report", "--tracking-uri", store],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "runs per cell" in report.stdout and re.search(r"^and +1$", report.stdout, re.M)
+    logged = run_cli("gate=or", "plots=false", f"mlflow.tracking_uri={store}", cwd=tmp_path)
+    assert logged.returncode == 1
+    assert logged.stderr.strip() == (
+        f"Cannot use the MLflow tracking store {store}: Cannot write in {shelf}, the folder of the "
+        f"MLflow store {shelf / 'mlflow.db'}"
+    )
+
+
+def test_an_immutable_store_is_refused_in_one_line(tmp_path, new_store):
+    """Issue 30, item 17: `chattr +i` (which binds root too) on the store: one line, not SQL."""
+    path = tmp_path / "mlflow.db"
+    store = new_store(path)
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i does not work on this file system")
+    try:
+        proc = run_cli("gate=or", "plots=false", f"mlflow.tracking_uri={store}", cwd=tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"Cannot use the MLflow tracking store {store}: {path} is read-only: make it writable, or "
+        "log elsewhere (mlflow.tracking_uri=...)"
+    )

@@ -63,9 +63,13 @@ def read_sweep(
     database = sqlite_store.sqlite_path(sqlite_store.absolute(tracking_uri, base_dir))
     if database is not None and not database.is_file():
         raise TrackingError(f"No MLflow store at {database} ({tracking_uri}): nothing to report")
-    store = open_store(tracking_uri, base_dir)
+    read_only = database is not None and not sqlite_store.writable(database)
+    store = open_store(tracking_uri, base_dir, read_only)
     experiment = store.find_experiment(experiment_name)
-    closed = stale_runs.close_stale(store.client, experiment) if experiment is not None else []
+    # a store that cannot be written keeps what a killed process left RUNNING: read as it is
+    closed = (
+        stale_runs.close_stale(store.client, experiment) if experiment is not None and not read_only else []
+    )
     if closed:
         print(stale_runs.message(closed), file=sys.stderr)
     sweep = find_sweep(store, experiment_name, parent_run_id)

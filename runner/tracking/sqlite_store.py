@@ -36,6 +36,18 @@ def sqlite_path(tracking_uri: str) -> Path | None:
     return Path(tracking_uri[len(SQLITE) :])
 
 
+def writable(path: Path) -> bool:
+    """Whether a store's file and its folder can be written (sqlite writes a journal beside the
+    file): False in a read-only folder or mount, or for an immutable file."""
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def prepare_to_read(path: Path) -> None:
+    """Check a store that is only read (a report), which may sit where nothing can be written."""
+    if not _is_built(path, rebuild=False):
+        raise TrackingError(f"{path} is not a whole MLflow store, and it cannot be written: nothing to read")
+
+
 def prepare(path: Path) -> None:
     """Make sure a local sqlite store is whole before MLflow opens it.
 
@@ -57,6 +69,10 @@ def prepare(path: Path) -> None:
         raise TrackingError(f"Cannot write in {path.parent}, the folder of the MLflow store {path}")
     with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT):
         if path.exists() and _is_built(path):
+            if not os.access(path, os.W_OK):  # read-only, or immutable (chattr +i), which binds root too
+                raise TrackingError(
+                    f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
+                )
             return
         for stale in path.parent.glob(f".{path.name}.*.building"):  # a killed command's
             stale.unlink(missing_ok=True)
@@ -70,9 +86,10 @@ def prepare(path: Path) -> None:
             building.unlink(missing_ok=True)
 
 
-def _is_built(path: Path) -> bool:
+def _is_built(path: Path, rebuild: bool = True) -> bool:
     """Whether the file is a store MLflow built to the end; False for one that is safe to build
-    again (empty, or half-built without a run); TrackingError for one that is not."""
+    again (empty, or half-built without a run: removed, to `rebuild`); TrackingError for one
+    that is not."""
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -84,14 +101,15 @@ def _is_built(path: Path) -> bool:
         raise TrackingError(
             f"{path} is not an MLflow store ({err}): move it away, or log elsewhere"
         ) from None
-    if runs:
+    if runs and rebuild:
         drops = "; ".join(f"DROP TABLE {t}" for t in leftovers)
         raise TrackingError(
             f"The MLflow store {path} was left half-built by an interrupted schema change "
             f"({', '.join(leftovers) or 'no alembic_version'}) and holds {runs} run(s), so it stays: "
             f"back it up, then run: sqlite3 {path} '{drops}' && mlflow db upgrade {SQLITE}{path}"
         )
-    path.unlink()  # no run in it: nothing is lost by building it again
+    if rebuild:
+        path.unlink()  # no run in it: nothing is lost by building it again
     return False
 
 

@@ -39,20 +39,23 @@ HTTP_RETRIES = {
 }
 
 
-def open_store(tracking_uri: str, base_dir: str | Path | None = None) -> Store:
+def open_store(tracking_uri: str, base_dir: str | Path | None = None, read_only: bool = False) -> Store:
     """One Store per URI and process, so that a sweep's jobs share its connection pool; with
-    `base_dir`, a relative sqlite path is taken from there (sqlite_store.absolute)."""
-    return _store(tracking_uri if base_dir is None else sqlite_store.absolute(tracking_uri, base_dir))
+    `base_dir`, a relative sqlite path is taken from there (sqlite_store.absolute). A store
+    opened `read_only` (a report's) may sit where nothing can be written."""
+    uri = tracking_uri if base_dir is None else sqlite_store.absolute(tracking_uri, base_dir)
+    return _store(uri, read_only)
 
 
 @functools.cache
-def _store(tracking_uri: str) -> Store:
-    return Store(tracking_uri)
+def _store(tracking_uri: str, read_only: bool) -> Store:
+    return Store(tracking_uri, read_only)
 
 
 class Store:
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, read_only: bool = False) -> None:
         self.uri = tracking_uri
+        self.read_only = read_only
         self._experiments: dict[str, str] = {}
 
     @functools.cached_property
@@ -72,7 +75,7 @@ class Store:
             return MlflowClient(tracking_uri=self.uri)  # a request cut off leaves nothing half-done
         database = sqlite_store.sqlite_path(self.uri)
         if database is not None:
-            sqlite_store.prepare(database)
+            (sqlite_store.prepare_to_read if self.read_only else sqlite_store.prepare)(database)
         return signals.HeldCalls(MlflowClient(tracking_uri=self.uri))  # a session is not cut in half
 
     def experiment_id(self, name: str) -> str:
