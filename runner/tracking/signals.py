@@ -10,7 +10,9 @@ the command's own process and dies with it (hydra_plugins/perceptron_runner/work
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
 import signal
 import sys
 import threading
@@ -29,11 +31,33 @@ STOPS = (signal.SIGINT, signal.SIGTERM)
 
 def install() -> None:
     """The command's handlers: a SIGTERM ends runs KILLED, as Ctrl-C does, and neither prints a
-    traceback."""
+    traceback; an interrupted command ends killed by its signal."""
     for signum in STOPS:
         signal.signal(signum, _interrupt)
     sys.unraisablehook = _quiet_unraisable
     sys.excepthook = _quiet_interrupt
+    _register_at_exit()
+
+
+@functools.cache  # once, however many times install() is called
+def _register_at_exit() -> None:
+    atexit.register(_end_as_signalled)  # the first registered: it runs after every other
+
+
+def _end_as_signalled() -> None:
+    """An interrupted command ends killed by the signal it got, whatever the instant: the shell
+    sees 130 for Ctrl-C and 143 for SIGTERM, so a script's loop stops, as it does for any
+    program. (Python alone ends some instants with status 1: a KeyboardInterrupt that Hydra or a
+    launcher turned into an error, or one raised at exit.) Runs last, when everything else that
+    runs at exit has (a sweep's close, the output folder's release, logging's flush)."""
+    name = received()
+    if name is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signum = signal.Signals[name]
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _interrupt(signum: int, frame: object) -> None:
