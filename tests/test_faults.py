@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -352,3 +353,48 @@ def test_a_killed_parallel_worker_is_named_with_its_job_and_leaves_nothing_runni
         if not r.data.tags.get("error")
     ]
     assert unsaid == []
+
+
+def in_session(session: int) -> list[int]:
+    """The processes of a session (Linux: /proc), however they were reparented."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.scale
+def test_a_sweep_killed_outright_on_joblib_leaves_no_worker_holding_its_output(tmp_path, new_store):
+    """SIGKILL of the sweep's own process on hydra/launcher=joblib orphaned its 2 loky workers and
+    2 resource trackers for 10 minutes and more, holding the command's stdout open, so that
+    `… | tee log` hung (issue 30, item 14). Now its output closes, and nothing of it is left."""
+    new_store(tmp_path / "outputs" / "mlflow.db")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-m", "seed=range(0,300)", "plots=false", "hydra/launcher=joblib"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a session of its own, to find its orphans by
+    )
+    deadline, progress = time.monotonic() + 120, None
+    while progress is None or len(progress.read_text().splitlines()) < 5:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        progress = next(tmp_path.glob("outputs/multirun/*/*/progress.log"), None)
+        time.sleep(0.05)
+    assert len(children_of(sweep.pid)) >= 2  # its workers (and resource trackers)
+    sweep.kill()
+    sweep.wait(30)  # reaped: no zombie of it in its session
+    closed = threading.Event()
+    threading.Thread(target=lambda: (sweep.stdout.read(), closed.set()), daemon=True).start()
+    assert closed.wait(60), f"its output is still held open by {in_session(sweep.pid)}"  # at once, measured
+    deadline = time.monotonic() + 60
+    while in_session(sweep.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert in_session(sweep.pid) == []

@@ -11,6 +11,7 @@ its parent ending FAILED or KILLED.
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra load
     from runner.tracking.progress import Printer
 
 _open_sweep: MlflowSweep | None = None  # the sweep of this process, once it started
+SWEEP_PID = "RUNNER_SWEEP_PID"  # the environment's: the process of the sweep a worker works for
 
 
 def close_open_sweep(error: BaseException) -> list[str]:
@@ -56,6 +58,7 @@ class MlflowSweep(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Open the sweep, or stop it in one line: Hydra only warns of a callback's Exception, and
         its jobs would then log runs with no parent."""
+        os.environ[SWEEP_PID] = str(os.getpid())  # for the processes it starts (on_job_start)
         try:
             self._start(config)
         except Exception as err:
@@ -86,6 +89,15 @@ class MlflowSweep(Callback):
         atexit.register(self._close_unfinished)
         global _open_sweep
         _open_sweep = self
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A job in a worker that the sweep's process started (joblib's loky workers) ends with
+        that process, even when it is killed outright: an orphaned worker and the resource
+        trackers it holds open kept the command's output open (`… | tee log` hung) for minutes."""
+        if os.environ.get(SWEEP_PID) == str(os.getppid()):
+            from hydra_plugins.perceptron_runner.workers import die_with
+
+            die_with(os.getppid())
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """The sweep's end. Hydra 1.3 calls this only when the sweep returns (one that raised is
