@@ -143,3 +143,21 @@ def test_an_interrupt_says_which_signal_even_with_no_words_of_its_own(capsys, mo
     monkeypatch.setattr(signals, "_received", ["SIGTERM"])
     sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)
     assert capsys.readouterr().err.splitlines() == ["Interrupted (SIGINT)", "Interrupted (SIGTERM)"]
+
+
+def test_an_interrupt_turned_into_another_error_before_the_command_asks_is_one_line(capsys, monkeypatch):
+    """A Ctrl-C in the 1 in ~125 instant when Hydra scans its plugins came out as a 40-line
+    traceback of `RuntimeError: Error calling __set_name__` (issue 30, item 15)."""
+    try:
+        try:
+            raise KeyboardInterrupt("SIGINT")
+        except KeyboardInterrupt as err:
+            raise RuntimeError("Error calling __set_name__ on '_Flag' instance 'x'") from err
+    except RuntimeError as err:
+        wrapped = err
+    monkeypatch.setattr(signals, "_received", ["SIGINT"])
+    sys.excepthook(RuntimeError, wrapped, wrapped.__traceback__)
+    assert capsys.readouterr().err == "Interrupted (SIGINT)\n"
+    monkeypatch.setattr(signals, "_received", [])  # with no signal received, an error is an error
+    sys.excepthook(RuntimeError, wrapped, wrapped.__traceback__)
+    assert "Traceback" in capsys.readouterr().err

@@ -144,9 +144,13 @@ def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
 def _quiet_interrupt(
     kind: type[BaseException], value: BaseException, traceback: TracebackType | None
 ) -> None:
-    """Ctrl-C or SIGTERM ends the command with one line, not a traceback. (Python still records
-    the interrupt, so a sweep's parent run ends KILLED: see parent.py.)"""
-    if issubclass(kind, KeyboardInterrupt):
-        print(f"Interrupted ({str(value) or received() or 'SIGINT'})", file=sys.stderr)
+    """Ctrl-C or SIGTERM ends the command with one line, not a traceback, also when some code
+    turned the interrupt into another error before the command could ask (Python's
+    `RuntimeError: Error calling __set_name__` around one that came as Hydra scanned its
+    plugins). (Python still records the interrupt, so a sweep's parent run ends KILLED: see
+    parent.py.)"""
+    if issubclass(kind, KeyboardInterrupt) or received():
+        said = str(value) if issubclass(kind, KeyboardInterrupt) else ""
+        print(f"Interrupted ({said or received() or 'SIGINT'})", file=sys.stderr)
     else:
         sys.__excepthook__(kind, value, traceback)
