@@ -353,3 +353,27 @@ def test_an_immutable_store_is_refused_in_one_line(tmp_path, new_store):
         f"Cannot use the MLflow tracking store {store}: {path} is read-only: make it writable, or "
         "log elsewhere (mlflow.tracking_uri=...)"
     )
+
+
+def test_resumes_started_together_reopen_the_sweep_once(tmp_path):
+    """A parent is reopened by one command: four `resume=latest` of one killed sweep started at
+    the same instant each found it stopped, and each ran its missing jobs (issue 30's design
+    point: a second command never reopens a parent another one owns)."""
+    grid = ["-m", "gate=or,and,nand,nor", "lr=0.5,1,2", "seed=0,1"]  # 24 jobs
+    sweep = start(tmp_path, *grid)
+    deadline, progress = time.monotonic() + 120, None
+    while progress is None or len(progress.read_text().splitlines()) < 5:
+        assert sweep.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        progress = next(tmp_path.glob("outputs/multirun/*/*/progress.log"), None)
+        time.sleep(0.05)
+    sweep.kill()
+    sweep.communicate(timeout=30)
+    resumes = [start(tmp_path, *grid, "resume=latest") for _ in range(4)]
+    ended = [(proc.wait(timeout=300), proc.communicate()) for proc in resumes]
+    assert sorted(status for status, _ in ended) == [0, 1, 1, 1], [err[-500:] for _, (_, err) in ended]
+    for status, (_, err) in ended:
+        if status:
+            assert err.strip().splitlines()[-1].startswith("resume: another command resumed the sweep ("), err
+    children = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
+    fingerprints = [r.data.tags["runner.fingerprint"] for r in children]
+    assert len(fingerprints) == len(set(fingerprints)) == 24  # every job once, none twice

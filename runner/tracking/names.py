@@ -22,6 +22,7 @@ RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
 # The tags of every run, and of a sweep's runs
 ERROR_TAG = "error"  # why a run FAILED (or was closed KILLED by another command)
 HOST_TAG, PID_TAG = "runner.host", "runner.pid"  # the process that owns a RUNNING run
+CLAIM_TAG = "runner.claim"  # the last command to claim a sweep's parent, to resume it (plan.reopen)
 FINGERPRINT_TAG = "runner.fingerprint"  # a sweep's child: which job it is (what it trains)
 JOB_NUM_TAG = "hydra.job.num"  # a sweep's child: its job number
 SWEEP_DIR_TAG = "sweep.dir"  # a sweep's parent: its folder (the latest, if resumed); marks a parent

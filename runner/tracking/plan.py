@@ -21,6 +21,9 @@ import functools
 import json
 import logging
 import os
+import socket
+import time
+import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ from omegaconf import OmegaConf
 
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
+    CLAIM_TAG,
     ERROR_TAG,
     FINGERPRINT_TAG,
     HOST_TAG,
@@ -186,9 +190,28 @@ def _identity(overrides: Iterable[str], shown_only: Collection[str]) -> frozense
     return frozenset(o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in shown_only)
 
 
+CLAIM_WAIT = 1.0  # seconds between claiming a parent and reading the claim back
+
+
 def reopen(store: Store, run_id: str, key: str) -> None:
     """The resumed sweep's parent RUNNING again, owned by this process, found by its new folder
-    (`key`, which its jobs look it up by)."""
+    (`key`, which its jobs look it up by).
+
+    Two commands that resume one sweep at the same instant both found it stopped (`resumed`), and
+    a store has no compare-and-set: each tags the parent with a claim of its own, waits, and reads
+    it back. The later claim is the one read back by both, so the earlier command stops; a
+    command whose claim came after the other had read its own back finds the parent RUNNING, and
+    stops. So one command reopens it, whatever the store (as long as a claim is read back within
+    CLAIM_WAIT of the other's reading)."""
+    claim = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    store.client.set_tag(run_id, CLAIM_TAG, claim)
+    time.sleep(CLAIM_WAIT)
+    parent = store.client.get_run(run_id)
+    if parent.info.status == RUNNING or parent.data.tags.get(CLAIM_TAG) != claim:
+        raise SystemExit(
+            f"resume: another command resumed the sweep ({run_id}) at the same time, and runs its jobs: "
+            "this one stops, with nothing run"
+        )
     store.client.update_run(run_id, status=RUNNING)
     if ERROR_TAG in store.client.get_run(run_id).data.tags:  # the stop before is no longer its story
         store.client.delete_tag(run_id, ERROR_TAG)
