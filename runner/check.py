@@ -1,6 +1,7 @@
-"""`python -m runner.check FILE [overrides]`: a student's hand-worked trace, checked cell by cell.
+"""`python -m runner.check FILE... [overrides]`: students' hand-worked traces, checked cell by cell.
 
     python -m runner.check my_trace.csv gate=or lr=1 'init.weights=[0,0]' init.bias=0
+    python -m runner.check class/*.csv gate=or lr=1 'init.weights=[0,0]' init.bias=0
 
 FILE is a CSV with the trace's own columns (`epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn,
 delb`, as a run's trace.csv has them; with the bias folded into an input, X0 and theta or W0 for
@@ -11,7 +12,9 @@ Exit 0: every cell matches. Exit 1: the first cell that differs, named (its epoc
 its column, the student's value and the right one) with the row as the rule works it; and when
 the whole trace follows other settings (another textbook's convention, rule, activation,
 learning rate or start), the overrides under which it does, so that the same check with them
-passes. Exit 2: a file that is not a trace, in one line.
+passes. Exit 2: a file that is not a trace, in one line. Several files (those before the first
+override, key=value): a line or two for each, then how many match; the exit status is the worst
+of theirs.
 """
 
 from __future__ import annotations
@@ -37,34 +40,65 @@ def main(argv: Sequence[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 2
-    path, overrides = argv[0], list(argv[1:])
-    student = _read(path)
+    files = list(itertools.takewhile(lambda arg: "=" not in arg, argv))  # then the overrides
+    overrides = list(argv[len(files) :])
+    if not files:
+        raise NotATrace("No file to check: give the students' CSV files first, then the overrides")
     machine = api.train(*overrides)
-    other = [c for c in student.columns if c not in machine.trace.columns]
-    differs = None if other else first_difference(student, machine.trace)
+    if len(files) == 1:  # one student's: the row as the rule works it, too
+        status, lines = verdict(files[0], machine, overrides, why=True)
+        print("\n".join(lines))
+        return status
+    statuses = []
+    for path in files:  # a class's: a file that is not a trace does not stop the others
+        try:
+            status, lines = verdict(path, machine, overrides, why=False)
+        except NotATrace as err:
+            status, lines = 2, [str(err)]
+        print("\n".join(lines))
+        statuses.append(status)
+    print(f"{statuses.count(0)} of {len(files)} traces match the trace of: {_shown(overrides)}.")
+    return max(statuses)
+
+
+def verdict(path: str, machine: api.Training, overrides: list[str], why: bool) -> tuple[int, list[str]]:
+    """A student's file against the machine's trace: 0 and the line that says all match, or 1
+    and the first cell that differs (`why`: with its row as the rule works it) and the settings
+    the whole trace follows, if any. NotATrace for a file that is not a trace."""
+    student = _read(path)
+    trace = machine.trace
+    other = [c for c in student.columns if c not in trace.columns]
+    differs = None if other else first_difference(student, trace)
     if not other and differs is None:
-        print(f"All {student.notna().sum().sum()} cells of {path} match the trace of: {_shown(overrides)}.")
-        return 0
+        return 0, [
+            f"All {student.notna().sum().sum()} cells of {path} match the trace of: {_shown(overrides)}."
+        ]
     if other:
-        print(
+        lines = [
             f"{path} has the column {other[0]}, which the trace of {_shown(overrides)} has not (its "
-            f"columns: {', '.join(machine.trace.columns)})."
-        )
+            f"columns: {', '.join(trace.columns)})."
+        ]
+    elif differs[0] >= len(trace):
+        lines = [
+            f"{path} has {len(student)} rows, the trace of {_shown(overrides)} {len(trace)}: it ends "
+            f"after epoch {int(trace['epoch'].iloc[-1])}."
+        ]
     else:
         at, column, theirs, right = differs
-        row = machine.trace.iloc[at]
-        pattern = _pattern_in_epoch(machine.trace, at)
-        print(
-            f"Epoch {int(row['epoch'])}, pattern {pattern}, column {column}: {number(float(theirs))} "
-            f"in {path}, {number(float(right))} in the trace of {_shown(overrides)}."
-        )
-        words = row_words(machine.trained, row, machine.trained.inputs.shape[1])
-        print(f"That row, as the rule works it: {words}")
+        row = trace.iloc[at]
+        lines = [
+            f"Epoch {int(row['epoch'])}, pattern {_pattern_in_epoch(trace, at)}, column {column}: "
+            f"{number(float(theirs))} in {path}, {number(float(right))} in the trace of {_shown(overrides)}."
+        ]
+        if why:
+            words = row_words(machine.trained, row, machine.trained.inputs.shape[1])
+            lines.append(f"That row, as the rule works it: {words}")
     matching = next(_matching_settings(student, machine, overrides), None)
     if matching is not None:
-        again = _shown(matching)
-        print(f"The whole trace follows other settings: python -m runner.check {path} {again}")
-    return 1
+        lines.append(
+            f"The whole trace follows other settings: python -m runner.check {path} {_shown(matching)}"
+        )
+    return 1, lines
 
 
 def first_difference(student: pd.DataFrame, machine: pd.DataFrame) -> tuple[int, str, float, float] | None:

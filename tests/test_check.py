@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from runner import api, check
@@ -83,3 +84,27 @@ def test_a_file_that_is_not_a_trace_exits_2_in_one_line(tmp_path, text, said):
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(said.format(path=path))
+
+
+def test_a_class_is_checked_in_one_command(tmp_path, capsys):
+    """Forty students' files in one command: a line or two each, the count, the worst status."""
+    trace = api.train(*OR_FROM_ZERO).trace
+    trace.to_csv(tmp_path / "ada.csv", index=False)
+    trace.assign(yin=trace["yin"].where(trace.index != 2, -1)).to_csv(tmp_path / "bob.csv", index=False)
+    api.train(*OR_FROM_ZERO[:1], "lr=0.5", *OR_FROM_ZERO[2:]).trace.to_csv(tmp_path / "cy.csv", index=False)
+    extra = pd.concat([trace, trace.tail(4).assign(epoch=3)])  # an epoch past the trace's end
+    extra.to_csv(tmp_path / "di.csv", index=False)
+    (tmp_path / "ed.csv").write_text("a,b\n1,2\n")
+    files = [str(tmp_path / f"{name}.csv") for name in ("ada", "bob", "cy", "di", "ed")]
+    assert check.main([*files, *OR_FROM_ZERO]) == 2
+    said = capsys.readouterr().out.replace(str(tmp_path) + "/", "").splitlines()
+    given = "gate=or lr=1 init.weights=[0,0] init.bias=0"
+    assert said[0] == f"All 96 cells of ada.csv match the trace of: {given}."
+    assert said[1] == f"Epoch 1, pattern 3, column yin: -1 in bob.csv, -2 in the trace of {given}."
+    assert said[2].startswith("Epoch 1, pattern 1, column W1: ") and said[3] == (
+        "The whole trace follows other settings: python -m runner.check cy.csv "
+        "gate=or lr=0.5 init.weights=[0,0] init.bias=0"
+    )
+    assert said[4] == f"di.csv has 12 rows, the trace of {given} 8: it ends after epoch 2."
+    assert said[5].startswith("ed.csv is not a trace: no column epoch")
+    assert said[6:] == [f"1 of 5 traces match the trace of: {given}."]
