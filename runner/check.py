@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from runner import api, config, run
+from runner import api, config, gate_files, run
 from runner.config import CONF_DIR
 from runner.console import number
 from runner.pages.run_page import row_words
@@ -40,8 +42,8 @@ def main(argv: Sequence[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 2
-    files = list(itertools.takewhile(lambda arg: "=" not in arg, argv))  # then the overrides
-    overrides = list(argv[len(files) :])
+    files = list(itertools.takewhile(_is_file, argv))  # then the overrides, --config-dir among them
+    overrides = gate_files.as_overrides(argv[len(files) :])
     if not files:
         raise NotATrace("No file to check: give the students' CSV files first, then the overrides")
     machine = api.train(*overrides)
@@ -117,16 +119,13 @@ def first_difference(student: pd.DataFrame, machine: pd.DataFrame) -> tuple[int,
     return None
 
 
-CHANGED = ("convention", "rule", "activation", "lr", "init.weights", "init.bias")  # what a match may change
-
-
 def _matching_settings(
     student: pd.DataFrame, machine: api.Training, overrides: list[str]
 ) -> Iterator[list[str]]:
     """Overrides under which the student's whole trace is the machine's: another convention, rule,
     activation, learning rate (read off the first updates) or start (read off the first row), the
-    fewest changes first. Each is tried on the composed config, merged with the group's file:
-    composing again takes ten times as long."""
+    fewest changes first. Each is tried on the composed config, merged with the file of each group
+    whose choice changes (and the user's own keys of it): composing again takes ten times as long."""
     cfg, n = machine.config, machine.trained.inputs.shape[1]
     now = {"convention": cfg.convention.name, "rule": cfg.rule.name, "activation": cfg.activation.name}
     rates = sorted({*_rates(student, n), float(cfg.lr)}, key=lambda lr: lr != cfg.lr)
@@ -138,12 +137,24 @@ def _matching_settings(
         )
     ]
     tries.sort(key=lambda t: sum(t[k] != now[k] for k in now) + (t["lr"] != cfg.lr))
+    groups = {k for k in now}
+    typed = [
+        o for o in _parsed(overrides) if o.key_or_group.split(".", 1)[0] in groups and "." in o.key_or_group
+    ]
     for tried in tries:
-        changes = {k: OmegaConf.load(CONF_DIR / k / f"{v}.yaml") for k, v in tried.items() if k in now}
+        # a group whose choice changes is its file, with what the user typed of its keys on top
+        changes = {
+            k: OmegaConf.load(CONF_DIR / k / f"{v}.yaml")
+            for k, v in tried.items()
+            if k in now and v != now[k]
+        }
         merged = OmegaConf.merge(cfg, {**changes, "lr": tried["lr"], "init": start or {}})
+        for o in typed:
+            if o.key_or_group.split(".", 1)[0] in changes and not o.is_delete():
+                OmegaConf.update(merged, o.key_or_group, o.value(), force_add=True)
         try:
             trace = run.train(config.read(merged)).result.trace
-        except UsageError:
+        except (UsageError, OmegaConfBaseException):
             continue
         if set(student.columns) <= set(trace.columns) and first_difference(student, trace) is None:
             said = {k: v for k, v in tried.items() if k == "lr" or v != now[k]}
@@ -156,6 +167,18 @@ def _matching_settings(
                 *(f"{k}={v}" for k, v in said.items() if not (k == "lr" and v == number(float(cfg.lr)))),
             ]
             return
+
+
+def _parsed(overrides: list[str]) -> list:
+    """The overrides as Hydra's parser reads them (its key, its value typed)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(overrides)
+
+
+def _is_file(arg: str) -> bool:
+    """A file to check, not an override: no `=` (a folder named `lr=1` holds files), no option."""
+    return not arg.startswith("-") and ("=" not in arg or os.path.isfile(arg))
 
 
 def _choices(group: str) -> list[str]:
@@ -205,6 +228,8 @@ def _read(path: str) -> pd.DataFrame:
         why = f"no column {', '.join(missing)}" if missing else "no row"
         columns = "epoch, X1..Xn, T, yin, Y, W1..Wn, b, delW1..delWn, delb; or theta or W0 for b, with X0"
         raise NotATrace(f"{path} is not a trace: {why} (the columns: {columns})")
+    empty = [c for c in frame.columns if str(c).startswith("Unnamed:") and frame[c].isna().all()]
+    frame = frame.drop(columns=empty)  # a spreadsheet's trailing comma: a column with no name, no value
     try:
         return frame.apply(pd.to_numeric)
     except ValueError as err:

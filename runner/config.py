@@ -281,10 +281,10 @@ def validate(cfg: RunnerConfig | DictConfig) -> tuple[np.ndarray, np.ndarray]:
         cfg.max_trace_rows,
         "null (keep every row) or a whole number >= 0",
     )
+    _validate_convention(cfg.convention)  # before the gate, whose encodings are the convention's
     inputs, targets = _validate_gate(cfg.gate)
     _validate_rule(cfg.rule)
     _validate_activation(cfg.activation, cfg.gate.targets_encoding)
-    _validate_convention(cfg.convention)
 
     init = cfg.init
     n_inputs = inputs.shape[1]

@@ -99,6 +99,21 @@ def _choices(argv: Sequence[str], group: str) -> Iterator[str]:
     yield from choices
 
 
+def as_overrides(argv: Sequence[str]) -> list[str]:
+    """A command line's overrides for Hydra's compose API (the worksheet's, the checker's), its
+    group files checked first: `--config-dir DIR` (or `-cd DIR`) becomes the override that adds
+    DIR to the search path, as `python -m runner --config-dir DIR` does."""
+    check(argv)
+    overrides, given = [], iter(argv)
+    for arg in given:
+        if arg in ("--config-dir", "-cd") or arg.startswith("--config-dir="):
+            folder = arg.split("=", 1)[1] if "=" in arg else next(given, "")
+            overrides.append(f"hydra.searchpath=[file://{Path(folder).resolve()}]")
+        else:
+            overrides.append(arg)
+    return overrides
+
+
 def _extra_dirs(argv: Sequence[str]) -> Iterator[Path]:
     """The folders `--config-dir`/`-cd` and a `hydra.searchpath=[...]` override add."""
     for at, arg in enumerate(argv):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from runner import perceptron
 from runner.config import RunnerConfig
 from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON, X_METRIC
 from runner.pages import run_page
@@ -154,7 +155,9 @@ def _metrics(run: TrainedRun) -> Iterable[tuple[str, float, int]]:
         yield "mse", float(result.mse[epoch - 1]), epoch
         for i, w in enumerate(result.epoch_weights[epoch - 1], start=1):
             yield f"w{i}", float(w), epoch
-        yield "b", float(result.epoch_bias[epoch - 1]), epoch
+        # the bias as the trace shows it: b, or θ (theta) and W0 when it is an input's weight
+        bias = float(run.setup.shown_bias(result.epoch_bias[epoch - 1]))
+        yield perceptron.bias_name(run.setup.bias_input), bias, epoch
     yield "epochs", float(result.epochs), 0
     yield "converged", float(result.converged), 0
     if result.converged:

@@ -39,7 +39,7 @@ class TrainedRun:
     setup: perceptron.Setup  # how it was trained: lr, rule, activation, ...
     result: perceptron.TrainResult
     analysis: Future[Separability]  # done already, or by the run's helper
-    convention: str = "fausett"  # the name of the textbook's convention it follows (conf/convention/)
+    convention: str  # the convention's name (conf/convention/); `setup` says what it set
 
     @property
     def separability(self) -> Separability:
@@ -64,7 +64,7 @@ def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
     analysis is done in line, or by the run's `helper` (runner/helper.py)."""
     inputs, targets = validate(cfg)
     init, rule, activation, convention = cfg.init, cfg.rule, cfg.activation, cfg.convention
-    weights, shown_bias = perceptron.initial_parameters(
+    weights, start = perceptron.initial_parameters(
         inputs.shape[1], cfg.seed, init.low, init.high, init.weights, init.bias
     )
     setup = perceptron.Setup(
@@ -82,7 +82,7 @@ def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
         delta=convention.delta,
         bias_input=convention.bias_input,
     )
-    bias = setup.shown_bias(shown_bias)  # init.bias is the bias as the trace shows it: θ, W0 or b
+    bias = setup.shown_bias(start)  # init.bias is the bias as the trace shows it (θ, W0 or b): b
     result = perceptron.train(inputs, targets, weights, bias, setup)
     analysis = helper.submit(analyse, inputs, targets)
     return TrainedRun(inputs, targets, weights, bias, setup, result, analysis, convention.name)

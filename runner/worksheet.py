@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from runner import api
+from runner import api, gate_files
 from runner.pages import run_page
 from runner.tracking.errors import UsageError
 
@@ -31,7 +31,7 @@ def main(argv: Sequence[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 2
-    folder, overrides = Path(argv[0]), list(argv[1:])
+    folder, overrides = Path(argv[0]), gate_files.as_overrides(argv[1:])
     training = api.train(*overrides)
     trace = training.trace
     blank = trace.astype(object)
@@ -51,7 +51,7 @@ def main(argv: Sequence[str]) -> int:
     print(
         f"{folder}/worksheet.csv and worksheet.html: {training.name}, {rows} rows to fill in ({epochs} "
         f"epochs); the key: key.csv and key.html. Check a filled sheet: python -m runner.check "
-        f"{folder}/worksheet.csv {' '.join(overrides)}".rstrip()
+        f"{folder}/worksheet.csv {' '.join(argv[1:])}".rstrip()
     )
     return 0
 

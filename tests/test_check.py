@@ -108,3 +108,37 @@ def test_a_class_is_checked_in_one_command(tmp_path, capsys):
     assert said[4] == f"di.csv has 12 rows, the trace of {given} 8: it ends after epoch 2."
     assert said[5].startswith("ed.csv is not a trace: no column epoch")
     assert said[6:] == [f"1 of 5 traces match the trace of: {given}."]
+
+
+@pytest.mark.parametrize(
+    "made, given, says",
+    [  # the user's own keys of a group stay what they typed, in the trial as in the suggestion
+        (
+            ["lr=0.5", "convention.strict=true"],
+            ["lr=1", "convention.strict=true"],
+            ["lr=0.5", "convention.strict=true"],
+        ),
+        (
+            ["lr=0.5", "activation=band", "activation.theta=0.5"],
+            ["lr=1", "activation=band", "activation.theta=0.5"],
+            ["lr=0.5", "activation=band", "activation.theta=0.5"],
+        ),
+    ],
+)
+def test_a_suggestion_keeps_the_keys_the_user_set(tmp_path, capsys, made, given, says):
+    start = ["gate=and", "init.weights=[0,0]", "init.bias=0"]
+    api.train(*start, *made).trace.to_csv(tmp_path / "t.csv", index=False)
+    assert check.main([str(tmp_path / "t.csv"), *start, *given]) == 1
+    last = capsys.readouterr().out.splitlines()[-1]
+    command = f"python -m runner.check {tmp_path / 't.csv'} {' '.join(start + says)}"
+    assert last == f"The whole trace follows other settings: {command}"
+    assert check.main([str(tmp_path / "t.csv"), *start, *says]) == 0
+
+
+def test_a_spreadsheets_trailing_comma_and_a_folder_named_like_an_override_are_no_obstacle(tmp_path, capsys):
+    folder = tmp_path / "lr=1"  # as a sweep's folders are named
+    folder.mkdir()
+    text = api.train(*OR_FROM_ZERO).trace.to_csv(index=False)
+    (folder / "t.csv").write_text("".join(line + ",\n" for line in text.splitlines()))
+    assert check.main([str(folder / "t.csv"), *OR_FROM_ZERO]) == 0
+    assert capsys.readouterr().out.startswith(f"All 96 cells of {folder / 't.csv'} match")

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from runner import api, check, config
+from runner import api, check, config, worksheet
 from runner.pages import run_page
 
 AND_FROM_ZERO = ["gate=and", "lr=0.5", "init.weights=[0,0]", "init.bias=0"]
@@ -162,10 +162,12 @@ def test_the_run_says_which_convention_ran(tmp_path):
     params = MlflowClient(store).get_run(training.run_id).data.params
     assert params["convention"] == "threshold"
     assert (params["convention.bias_input"], params["convention.delta"]) == ("-1.0", "error")
+    metrics = MlflowClient(store).get_run(training.run_id).data.metrics
+    assert metrics["theta"] == 1.5 and "b" not in metrics  # the bias as the trace shows it
     assert training.name == "and lr=0.5 seed=0 init.weights=[0,0] init.bias=0 convention=threshold"
     page = html.unescape(run_page.page(training.trained, training.name))
     assert (
-        "threshold's convention: perceptron rule (ΔW = α·(T − Y)·x and Δθ = α·(T − Y)·(-1), on every "
+        "convention=threshold: perceptron rule (ΔW = α·(T − Y)·x and Δθ = α·(T − Y)·(-1), on every "
         "pattern), step activation (Y = 1 if yin ≥ 0), α = 0.5, from W = (0, 0), θ = 0"
     ) in page
     assert (
@@ -183,3 +185,19 @@ def test_the_checker_names_the_convention_a_trace_follows(tmp_path, capsys):
         last == f"The whole trace follows other settings: python -m runner.check {tmp_path / 't.csv'} {says}"
     )
     assert check.main([str(tmp_path / "t.csv"), *says.split()]) == 0
+
+
+def test_a_convention_of_ones_own_works_in_the_worksheet_and_the_check(tmp_path, capsys):
+    """A teacher's own book, from a folder of theirs (--config-dir), as a gate of one's own."""
+    (tmp_path / "mine" / "convention").mkdir(parents=True)
+    (tmp_path / "mine" / "convention" / "widrow.yaml").write_text(
+        "name: widrow\nencoding: bipolar\nstrict: true\ndelta: target\nbias_input: 1\n"
+    )
+    given = ["--config-dir", str(tmp_path / "mine"), "convention=widrow", *AND_FROM_ZERO]
+    assert worksheet.main([str(tmp_path / "sheet"), *given]) == 0
+    assert check.main([str(tmp_path / "sheet" / "key.csv"), *given]) == 0
+    assert "All 156 cells of" in capsys.readouterr().out
+    with pytest.raises(
+        config.ConfigError, match=r"^Invalid config: convention.encoding='ternary' is not allowed"
+    ):
+        api.train("convention.encoding=ternary")  # named as the key typed, not the gate's that follows it

@@ -124,7 +124,7 @@ def _setup(run: TrainedRun) -> str:
     else:
         activation = f"step activation (Y = 1 {'only if yin > 0' if s.strict else 'if yin ≥ 0'})"
     return (
-        f"{run.convention}'s convention: {s.rule} rule (ΔW = α·{symbol}·x and "
+        f"convention={run.convention}: {s.rule} rule (ΔW = α·{symbol}·x and "
         f"{_bias_update(s, symbol)}{when}), {activation}, α = {number(s.lr)}, from W = "
         f"{vector(run.weights)}, {console.bias_words(run.bias, s.bias_input)}"
     )

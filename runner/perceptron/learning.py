@@ -144,7 +144,7 @@ class Setup:
 
 def bias_name(bias_input: float | None) -> str:
     """The bias as the trace names it: b, theta (the weight of an input fixed at −1) or W0."""
-    return {None: "b", -1.0: "theta"}.get(bias_input, "W0")
+    return {None: "b", -1.0: "theta", 1.0: "W0"}[bias_input]
 
 
 class TraceLayout:
@@ -231,6 +231,10 @@ def train(
     s = setup
     if s.order not in ORDERS:
         raise ValueError(f"unknown order {s.order!r}, expected one of {ORDERS}")
+    if s.bias_input not in (None, *BIAS_INPUTS) or s.delta not in DELTAS:
+        raise ValueError(
+            f"bias_input {s.bias_input!r} or delta {s.delta!r}: expected {BIAS_INPUTS} and {DELTAS}"
+        )
     x = np.asarray(inputs, dtype=float)
     t = np.asarray(targets, dtype=float)
     w0 = np.asarray(weights, dtype=float)

@@ -53,6 +53,8 @@ def _end_as_signalled() -> None:
     name = received()
     if name is None:
         return
+    if "logging" in sys.modules:  # its handlers flushed, should it have registered its exit after this
+        sys.modules["logging"].shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     signum = signal.Signals[name]

@@ -67,12 +67,12 @@ def prepare(path: Path) -> None:
         raise TrackingError(f"Cannot create the folder of {path}: {err.strerror or err}") from None
     if not os.access(path.parent, os.W_OK):
         raise TrackingError(f"Cannot write in {path.parent}, the folder of the MLflow store {path}")
+    if path.exists() and not os.access(path, os.W_OK):  # read-only, or immutable (chattr +i), which
+        raise TrackingError(  # binds root too
+            f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
+        )
     with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT):
         if path.exists() and _is_built(path):
-            if not os.access(path, os.W_OK):  # read-only, or immutable (chattr +i), which binds root too
-                raise TrackingError(
-                    f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
-                )
             return
         for stale in path.parent.glob(f".{path.name}.*.building"):  # a killed command's
             stale.unlink(missing_ok=True)
