@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from runner import perceptron
 from runner.config import RunnerConfig
 from runner.names import EPOCH_IMAGES_KEY, EPOCHS_TO_CONVERGE, STOP_REASON, X_METRIC
 from runner.pages import run_page
@@ -157,7 +156,7 @@ def _metrics(run: TrainedRun) -> Iterable[tuple[str, float, int]]:
             yield f"w{i}", float(w), epoch
         # the bias as the trace shows it: b, or θ (theta) and W0 when it is an input's weight
         bias = float(run.setup.shown_bias(result.epoch_bias[epoch - 1]))
-        yield perceptron.bias_name(run.setup.bias_input), bias, epoch
+        yield run.setup.bias_name, bias, epoch
     yield "epochs", float(result.epochs), 0
     yield "converged", float(result.converged), 0
     if result.converged:

@@ -20,6 +20,7 @@ NO_FCNTL = (
 )
 
 
+@pytest.mark.scale  # two commands, 10 s
 def test_a_run_and_a_sweep_work_where_there_is_no_fcntl(tmp_path, new_store):
     uri = new_store(tmp_path / "outputs" / "mlflow.db")
     for overrides in (["gate=or", "lr=1"], ["-m", "gate=or,and", "plots=false"]):

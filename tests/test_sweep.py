@@ -326,7 +326,14 @@ def test_two_identical_sweeps_get_different_names(tmp_path, new_store):
             ["sweep=textbook"], ["rule", "activation", "gate"], 1, 2, 2, marks=pytest.mark.scale
         ),
         pytest.param(["sweep=grid"], ["gate", "lr"], 3, 1, 1, marks=pytest.mark.scale),  # 48 jobs
-        (["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"], ["rule", "gate", "lr"], 2, 2, 2),
+        pytest.param(  # 16 jobs
+            ["gate=and,or", "rule=perceptron,hebb", "lr=0.5,1", "seed=0,1"],
+            ["rule", "gate", "lr"],
+            2,
+            2,
+            2,
+            marks=pytest.mark.scale,
+        ),
         (["lr=0.5,1", "seed=0,1"], ["lr"], 2, 1, 1),  # lr down, one column
         (["seed=0,1,2"], [], 3, 1, 1),  # one cell: the seeds
     ],

@@ -136,6 +136,10 @@ class Setup:
     bias_input: float | None = None  # None: the bias is a weight of its own; -1 or 1: the weight
     #                                  of an input fixed at that value, as the trace shows it
 
+    @property
+    def bias_name(self) -> str:
+        return bias_name(self.bias_input)
+
     def shown_bias(self, b: float) -> float:
         """The bias b as the trace shows it: the folded weight x0·b (θ = −b), or b itself; and
         back, as x0 is ±1."""
