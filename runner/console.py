@@ -84,8 +84,9 @@ def bias_symbol(bias_input: float | None) -> str:
 
 def bias_words(b: float, bias_input: float | None) -> str:
     """`b = 1`; a bias folded into an input fixed at -1 or +1, as the trace shows it: `θ = -1`, `W0 = 1`."""
-    shown = b if bias_input is None else bias_input * b
-    return f"{bias_symbol(bias_input)} = {number(shown + 0.0)}"
+    from runner.perceptron import shown_bias
+
+    return f"{bias_symbol(bias_input)} = {number(shown_bias(b, bias_input) + 0.0)}"
 
 
 def count(n: int, word: str) -> str:

@@ -20,6 +20,7 @@ from runner.perceptron.learning import (
     initial_parameters,
     mistakes_of,
     rule_function,
+    shown_bias,
     trace_columns,
     train,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "initial_parameters",
     "mistakes_of",
     "rule_function",
+    "shown_bias",
     "trace_columns",
     "train",
 ]

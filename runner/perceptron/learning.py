@@ -141,9 +141,13 @@ class Setup:
         return bias_name(self.bias_input)
 
     def shown_bias(self, b: float) -> float:
-        """The bias b as the trace shows it: the folded weight x0·b (θ = −b), or b itself; and
-        back, as x0 is ±1."""
-        return b if self.bias_input is None else self.bias_input * b
+        return shown_bias(b, self.bias_input)
+
+
+def shown_bias(b: float | np.ndarray, bias_input: float | None) -> float | np.ndarray:
+    """The bias b (a number or an array) as the trace shows it: the folded weight x0·b (θ = −b),
+    or b itself; and back, as x0 is ±1."""
+    return b if bias_input is None else bias_input * b
 
 
 def bias_name(bias_input: float | None) -> str:
@@ -428,8 +432,8 @@ def _trace_frame(rows: np.ndarray, layout: TraceLayout, bias_input: float | None
     if bias_input is not None:
         name = bias_name(bias_input)
         columns["X0"] = np.full(len(rows), bias_input)
-        columns[name] = bias_input * columns.pop("b")
-        columns[f"del{name}"] = bias_input * columns.pop("delb")
+        columns[name] = shown_bias(columns.pop("b"), bias_input)
+        columns[f"del{name}"] = shown_bias(columns.pop("delb"), bias_input)
     with np.errstate(invalid="ignore"):
         whole = {k: bool(((v == np.round(v)) & (np.abs(v) < 2**53)).all()) for k, v in columns.items()}
     return pd.DataFrame(
