@@ -37,9 +37,18 @@ def sqlite_path(tracking_uri: str) -> Path | None:
 
 
 def writable(path: Path) -> bool:
-    """Whether a store's file and its folder can be written (sqlite writes a journal beside the
-    file): False in a read-only folder or mount, or for an immutable file."""
-    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    return _unwritable(path) is None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a store's file or its folder cannot be written (sqlite writes a journal beside the
+    file): a read-only folder or mount, a read-only or immutable file (chattr +i, which binds root
+    too); None when both can."""
+    if not os.access(path.parent, os.W_OK):
+        return f"Cannot write in {path.parent}, the folder of the MLflow store {path}"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
+    return None
 
 
 def prepare_to_read(path: Path) -> None:
@@ -65,12 +74,9 @@ def prepare(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise TrackingError(f"Cannot create the folder of {path}: {err.strerror or err}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise TrackingError(f"Cannot write in {path.parent}, the folder of the MLflow store {path}")
-    if path.exists() and not os.access(path, os.W_OK):  # read-only, or immutable (chattr +i), which
-        raise TrackingError(  # binds root too
-            f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
-        )
+    unwritable = _unwritable(path)
+    if unwritable:
+        raise TrackingError(unwritable)
     with FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT):
         if path.exists() and _is_built(path):
             return
