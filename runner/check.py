@@ -19,6 +19,7 @@ of theirs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -26,13 +27,14 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from runner import api, config, gate_files, run
 from runner.config import CONF_DIR
 from runner.console import number
 from runner.pages.run_page import row_words
+from runner.perceptron import BIAS_INPUTS, bias_name
 from runner.tracking.errors import UsageError
 
 TOLERANCE = 1e-6  # a hand-worked value to 6 decimal places is right
@@ -137,17 +139,12 @@ def _matching_settings(
         )
     ]
     tries.sort(key=lambda t: sum(t[k] != now[k] for k in now) + (t["lr"] != cfg.lr))
-    groups = {k for k in now}
     typed = [
-        o for o in _parsed(overrides) if o.key_or_group.split(".", 1)[0] in groups and "." in o.key_or_group
+        o for o in _parsed(overrides) if o.key_or_group.split(".", 1)[0] in now and "." in o.key_or_group
     ]
     for tried in tries:
         # a group whose choice changes is its file, with what the user typed of its keys on top
-        changes = {
-            k: OmegaConf.load(CONF_DIR / k / f"{v}.yaml")
-            for k, v in tried.items()
-            if k in now and v != now[k]
-        }
+        changes = {k: _group_file(k, v) for k, v in tried.items() if k in now and v != now[k]}
         merged = OmegaConf.merge(cfg, {**changes, "lr": tried["lr"], "init": start or {}})
         for o in typed:
             if o.key_or_group.split(".", 1)[0] in changes and not o.is_delete():
@@ -179,6 +176,11 @@ def _parsed(overrides: list[str]) -> list:
 def _is_file(arg: str) -> bool:
     """A file to check, not an override: no `=` (a folder named `lr=1` holds files), no option."""
     return not arg.startswith("-") and ("=" not in arg or os.path.isfile(arg))
+
+
+@functools.cache  # read once, not once per try (up to 90 of them, a file or three each)
+def _group_file(group: str, choice: str) -> DictConfig:
+    return OmegaConf.load(CONF_DIR / group / f"{choice}.yaml")
 
 
 def _choices(group: str) -> list[str]:
@@ -242,7 +244,7 @@ class NotATrace(Exception):
 
 def _bias_column(columns: Iterable[str]) -> str:
     """The bias's column: b, or the weight of an input fixed at -1 (theta) or +1 (W0)."""
-    return next((name for name in ("theta", "W0") if name in columns), "b")
+    return next((name for name in map(bias_name, BIAS_INPUTS) if name in columns), "b")
 
 
 def _pattern_in_epoch(trace: pd.DataFrame, at: int) -> int:
