@@ -377,3 +377,44 @@ def test_resumes_started_together_reopen_the_sweep_once(tmp_path):
     children = [r for r in finished_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
     fingerprints = [r.data.tags["runner.fingerprint"] for r in children]
     assert len(fingerprints) == len(set(fingerprints)) == 24  # every job once, none twice
+
+
+def _reopen_at(uri: str, run_id: str, barrier, outcomes) -> None:
+    from runner.tracking import plan
+    from runner.tracking.store import open_store
+
+    store = open_store(uri)
+    store.client.get_run(run_id)  # connected before the race, so the claims are written together
+    barrier.wait()
+    try:
+        plan.reopen(store, run_id, "key")
+        outcomes.put("reopened")
+    except SystemExit as stop:
+        outcomes.put(str(stop).split(" (")[0])
+    except Exception as err:  # noqa: BLE001 - the outcome to report across the process boundary
+        outcomes.put(f"{type(err).__name__}: {err}"[:200])
+
+
+def test_claims_written_at_one_instant_reopen_a_parent_once(tmp_path, new_store):
+    """`plan.reopen` by four processes released together: the first claims race to create the tag,
+    and sqlite refused all but one (UNIQUE constraint) before the loser wrote its claim again; in
+    3 of 6 tries here. One reopens the parent and the others stop with the line that says why."""
+    import multiprocessing
+
+    from runner.tracking.store import open_store
+
+    spawn = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        uri = new_store(tmp_path / f"{attempt}.db")
+        store = open_store(uri)
+        parent = store.create_run(store.experiment_id("sweeps"), "parent").run_id
+        store.end_run(parent, "KILLED")
+        barrier, outcomes = spawn.Barrier(4), spawn.Queue()
+        claims = [spawn.Process(target=_reopen_at, args=(uri, parent, barrier, outcomes)) for _ in range(4)]
+        for process in claims:
+            process.start()
+        ended = sorted(outcomes.get(timeout=120) for _ in claims)
+        for process in claims:
+            process.join(timeout=60)
+        assert ended == ["reopened"] + ["resume: another command resumed the sweep"] * 3, ended
+        assert store.client.get_run(parent).info.status == "RUNNING"
