@@ -11,7 +11,7 @@ command's folder), and the jobs done before are its FINISHED children, asked for
 Such a plan says so (`shared_folder` False), and the job then sends its progress line through
 the store too (progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
 reopens its parent run. Nothing here imports mlflow but `look_up`, `done_before` on a looked-up
-plan, `resumed` and `reopen`.
+plan, and `resumed`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from runner.tracking import shared_tags
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
     CLAIM_TAG,
@@ -202,15 +203,9 @@ def reopen(store: Store, run_id: str, key: str) -> None:
     it back. The later claim is the one read back by both, so the earlier command stops; a
     command whose claim came after the other had read its own back finds the parent RUNNING, and
     stops. So one command reopens it, whatever the store (as long as a claim is read back within
-    CLAIM_WAIT of the other's reading). A claim that loses the race to create the tag is written
-    again, as the later one."""
-    from mlflow.exceptions import MlflowException
-
+    CLAIM_WAIT of the other's reading)."""
     claim = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    try:
-        store.client.set_tag(run_id, CLAIM_TAG, claim)
-    except MlflowException:  # the first claims race to insert the tag's row (sqlite: UNIQUE constraint)
-        store.client.set_tag(run_id, CLAIM_TAG, claim)  # the row is there now: this one updates it
+    shared_tags.set_tag(store.client, run_id, CLAIM_TAG, claim)
     time.sleep(CLAIM_WAIT)
     parent = store.client.get_run(run_id)
     if parent.info.status == RUNNING or parent.data.tags.get(CLAIM_TAG) != claim:

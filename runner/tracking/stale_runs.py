@@ -11,6 +11,7 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from runner.tracking import shared_tags
 from runner.tracking.names import ERROR_TAG, HOST_TAG, KILLED, PARENT_TAG, PID_TAG, RUNNING
 
 if TYPE_CHECKING:
@@ -31,9 +32,8 @@ def close_stale(client: MlflowClient, experiment: str) -> list[str]:
     for run in client.search_runs([experiment], query, max_results=1000):
         pid = int(run.data.tags.get(PID_TAG, "0"))
         if pid and not _alive(pid):
-            client.set_tag(
-                run.info.run_id, ERROR_TAG, f"its process ({pid} on {host}) ended without ending it"
-            )
+            why = f"its process ({pid} on {host}) ended without ending it"
+            shared_tags.set_tag(client, run.info.run_id, ERROR_TAG, why)
             client.set_terminated(run.info.run_id, KILLED)
             closed.append(run.info.run_name)
     return closed
@@ -58,7 +58,7 @@ def end_left_running(
         if every_job_returned or pid == os.getpid() or gone:
             if every_job_returned or gone:
                 why = LOST_END if every_job_returned else f"its process ({pid}) ended without ending it"
-                client.set_tag(run.info.run_id, ERROR_TAG, why)
+                shared_tags.set_tag(client, run.info.run_id, ERROR_TAG, why)
             client.set_terminated(run.info.run_id, status)
 
 
