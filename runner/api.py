@@ -103,7 +103,7 @@ def train(*overrides: str, log: bool = False) -> Training:
     log the run to the config's MLflow store and experiment, as the command line does."""
     cfg, source = _composed(overrides)
     settings = config.read(cfg)
-    run.refuse_resume(settings)
+    run.refuse_single(settings, Path.cwd(), logged=log)
     training = Training(cfg, run.train(settings), run.name(settings, overrides), source)
     if not log:
         return training

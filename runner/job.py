@@ -57,8 +57,8 @@ def job(cfg: DictConfig) -> float:
         if place.in_sweep:
             _record_failure(cfg, place, err, None)
         raise
-    if not place.in_sweep:
-        run.refuse_resume(settings)
+    if not place.in_sweep:  # a sweep's store is checked as it starts
+        run.refuse_single(settings, place.cwd)
     fingerprint = run.fingerprint(settings) if place.in_sweep else None
     kept = place.kept(fingerprint)
     if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is

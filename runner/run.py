@@ -27,6 +27,7 @@ from runner.config import CONF_DIR, ConfigError, RunnerConfig, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
 from runner.perceptron.separability import Separability, analyse
+from runner.tracking import sqlite_store
 from runner.tracking.names import NOT_PARAMS
 
 
@@ -88,10 +89,14 @@ def train(cfg: RunnerConfig, helper: Helper = INLINE) -> TrainedRun:
     return TrainedRun(inputs, targets, weights, bias, setup, result, analysis, convention.name)
 
 
-def refuse_resume(cfg: RunnerConfig) -> None:
-    """A single run (the command line without -m, or the Python API) has no sweep to resume."""
+def refuse_single(cfg: RunnerConfig, base_dir: Path, logged: bool = True) -> None:
+    """What keeps a single run (the command line without -m, or the Python API) from being
+    logged, before it trains: a sweep to resume, which it has none of; a local store it cannot
+    write."""
     if cfg.resume is not None:
         raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
+    if logged:
+        sqlite_store.refuse_unwritable(sqlite_store.absolute(cfg.mlflow.tracking_uri, base_dir))
 
 
 def gate_source(hydra: DictConfig) -> Path:

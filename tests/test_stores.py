@@ -19,6 +19,7 @@ from conftest import run_cli
 from mlflow import MlflowClient
 
 from runner import api
+from runner.tracking.errors import UsageError
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]
 
@@ -331,7 +332,7 @@ def test_a_report_reads_a_store_in_a_read_only_folder(tmp_path, read_only, new_s
     assert report.returncode == 0, report.stderr
     assert "runs per cell" in report.stdout and re.search(r"^and +1$", report.stdout, re.M)
     logged = run_cli("gate=or", "plots=false", f"mlflow.tracking_uri={store}", cwd=tmp_path)
-    assert logged.returncode == 1
+    assert logged.returncode == 1 and logged.stdout == ""  # refused before it trained and printed
     assert logged.stderr.strip() == (
         f"Cannot use the MLflow tracking store {store}: Cannot write in {shelf}, the folder of the "
         f"MLflow store {shelf / 'mlflow.db'}"
@@ -339,19 +340,26 @@ def test_a_report_reads_a_store_in_a_read_only_folder(tmp_path, read_only, new_s
 
 
 def test_an_immutable_store_is_refused_in_one_line(tmp_path, new_store):
-    """Issue 30, item 17: `chattr +i` (which binds root too) on the store: one line, not SQL."""
+    """Issue 30, item 17: `chattr +i` (which binds root too) on the store: one line, not SQL, and
+    before the run trains and prints its trace."""
     path = tmp_path / "mlflow.db"
     store = new_store(path)
     if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i does not work on this file system")
     try:
         proc = run_cli("gate=or", "plots=false", f"mlflow.tracking_uri={store}", cwd=tmp_path)
+        with pytest.raises(UsageError) as from_python:  # the API too, before it trains
+            api.train("gate=or", "plots=false", f"mlflow.tracking_uri={store}", log=True)
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
-    assert proc.returncode == 1
-    assert proc.stderr.strip() == (
-        f"Cannot use the MLflow tracking store {store}: {path} is read-only: make it writable, or "
-        "log elsewhere (mlflow.tracking_uri=...)"
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert (
+        proc.stderr.strip()
+        == str(from_python.value)
+        == (
+            f"Cannot use the MLflow tracking store {store}: {path} is read-only: make it writable, or "
+            "log elsewhere (mlflow.tracking_uri=...)"
+        )
     )
 
 

@@ -57,3 +57,7 @@ class OutOfSpace(SystemExit):
 
 class TrackingError(UsageError):
     """The store cannot take this run as configured; the message says why and what to do."""
+
+
+def unusable_store(tracking_uri: str, reason: str) -> TrackingError:
+    return TrackingError(f"Cannot use the MLflow tracking store {tracking_uri}: {reason}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from runner.tracking.errors import TrackingError
+from runner.tracking.errors import TrackingError, unusable_store
 
 SQLITE = "sqlite:///"
 RESERVE = 512 * 1024  # bytes set aside beside a local store while a sweep runs
@@ -49,6 +49,15 @@ def _unwritable(path: Path) -> str | None:
     if path.exists() and not os.access(path, os.W_OK):
         return f"{path} is read-only: make it writable, or log elsewhere (mlflow.tracking_uri=...)"
     return None
+
+
+def refuse_unwritable(tracking_uri: str) -> None:
+    """Refuse a local store that cannot be written, before a run does its work: the checks of
+    `prepare`, without MLflow (which a single run imports while its helper draws the run)."""
+    path = sqlite_path(tracking_uri)
+    why = path is not None and path.parent.is_dir() and _unwritable(path)
+    if why:
+        raise unusable_store(tracking_uri, why)
 
 
 def prepare_to_read(path: Path) -> None:

@@ -23,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_TAG_VAL_LENGTH
 
 from runner.tracking import fork_safety, signals, sqlite_store, stale_runs
-from runner.tracking.errors import TrackingError
+from runner.tracking.errors import TrackingError, unusable_store
 from runner.tracking.names import ERROR_TAG, FAILED, FINISHED
 
 log = logging.getLogger("runner")
@@ -122,7 +122,7 @@ class Store:
     def unusable(self, error: Exception) -> TrackingError:
         text = str(error).strip()
         reason = text.splitlines()[0] if text else type(error).__name__
-        return TrackingError(f"Cannot use the MLflow tracking store {self.uri}: {reason}")
+        return unusable_store(self.uri, reason)
 
     def start_run(self, experiment: str, name: str, tags: Mapping[str, str] | None = None) -> str:
         return self.create_run(experiment, name, tags).run_id
