@@ -312,6 +312,39 @@ def read_only(tmp_path):
         subprocess.run(["umount", "--lazy", str(folder)], check=False)
 
 
+def test_a_sweep_into_the_folder_of_a_sweep_that_still_runs_is_refused(tmp_path, new_store):
+    """Two sweeps given one `hydra.sweep.dir` at the same time once shared its plan: the first's
+    12 jobs all logged under the second's parent. The folder is held while its sweep runs: a
+    second sweep there stops before it logs anything, and one after the first has ended runs."""
+    client = MlflowClient(new_store(tmp_path / "outputs" / "mlflow.db"))
+    folder = ["hydra.sweep.dir=shared"]
+    first = start(tmp_path, "-m", "gate=or,and", "lr=0.1,0.5,1,2", "seed=range(0,10)", *folder)  # 80 jobs
+    deadline, progress = time.monotonic() + 120, tmp_path / "shared" / "progress.log"
+    while not progress.is_file() or not progress.read_text():
+        assert first.poll() is None and time.monotonic() < deadline, "the sweep ended too soon"
+        time.sleep(0.05)
+    second = run_cli("-m", "gate=nand", "lr=0.5,1", *folder, "plots=false", cwd=tmp_path)
+    still_running = first.poll() is None
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-2000:]
+    assert still_running, "the first sweep ended before the second started: no overlap was tested"
+    assert second.returncode == 1 and second.stderr.strip() == (
+        "Cannot start the sweep: hydra.sweep.dir=shared is the folder of another command's sweep, "
+        "which still runs: give this one a folder of its own, or leave hydra.sweep.dir out (each "
+        "command then gets one); nothing was run or logged"
+    )
+    third = run_cli("-m", "gate=nand", "lr=0.5,1", *folder, "plots=false", cwd=tmp_path)
+    assert third.returncode == 0, third.stderr[-2000:]
+    experiment = client.get_experiment_by_name("perceptron").experiment_id
+    runs = client.search_runs([experiment], max_results=1000)
+    parents = {r.info.run_id: r.data.tags["sweep.overrides"] for r in runs if "sweep.dir" in r.data.tags}
+    assert len(parents) == 2  # the first and the third: the second logged nothing
+    for run in runs:
+        if run.info.run_id not in parents:
+            swept = parents[run.data.tags["mlflow.parentRunId"]].split()[0]  # gate=or,and or gate=nand
+            assert run.data.params["gate"] in swept.removeprefix("gate=").split(","), (run.data.params, swept)
+
+
 def test_a_report_reads_a_store_in_a_read_only_folder(tmp_path, read_only, new_store):
     """Issue 30, item 8: the report only reads, so a store it cannot write is no obstacle; a run
     that would log there says so in one line."""

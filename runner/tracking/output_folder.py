@@ -5,12 +5,18 @@ started together in one folder would write their files, a sweep its plan and pro
 the same place. The command claims its folder first, with an atomic `mkdir` (`<time>`, else
 `<time>_2`, `<time>_3`, …), and hands it to Hydra as a plain override, which every job and every
 launcher's worker then reads as it is, on this machine or another.
+
+A sweep's folder given by the user (`hydra.sweep.dir=...`) is not claimed, but held while its
+sweep runs (`hold`): a second sweep given the same folder at the same time would write its plan
+over the first's, and the first's jobs would log under the second's parent.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 # Hydra's flags that print and exit, and run nothing: no folder is claimed for them
 _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info", "-sc"}
@@ -51,3 +57,19 @@ def release(folder: Path | None) -> None:
             empty.rmdir()
         except OSError:  # not empty: the command's files, or another command's, are there
             return
+
+
+def hold(folder: Path) -> FileLock:
+    """A lock in the sweep's folder, held until released or the process ends (killed too); a
+    SystemExit in one line, before anything is logged, when another command's sweep holds it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / ".sweep.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise SystemExit(
+            f"Cannot start the sweep: hydra.sweep.dir={folder} is the folder of another command's "
+            "sweep, which still runs: give this one a folder of its own, or leave hydra.sweep.dir "
+            "out (each command then gets one); nothing was run or logged"
+        ) from None
+    return lock
