@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
@@ -24,8 +23,6 @@ from runner.tracking.errors import OutOfSpace, first_line, named, out_of_space
 from runner.tracking.names import FINISHED
 
 if TYPE_CHECKING:  # mlflow is imported once a sweep starts, not when Hydra loads the callback
-    from filelock import FileLock
-
     from runner.tracking.parent import OpenSweep
     from runner.tracking.progress import Printer
 
@@ -48,7 +45,6 @@ class MlflowSweep(Callback):
         self.app = app  # the dotted name of the app's class (sweep_app.SweepApp)
         self._open: OpenSweep | None = None
         self._printer: Printer | None = None
-        self._folder: FileLock | None = None  # the sweep's folder, held while it runs
         self.errors_shown: list[str] = []  # the failed jobs' errors, printed at the sweep's end
 
     def __getstate__(self) -> dict[str, Any]:
@@ -70,19 +66,15 @@ class MlflowSweep(Callback):
             if self._open is not None:  # opened: at exit, its close says what went wrong
                 raise
             raise SystemExit(f"Cannot start the sweep: {named(err)}; nothing was run or logged") from None
-        finally:
-            if self._open is None:  # stopped before its parent opened: the folder is free again
-                self._release_folder()
 
     def _start(self, config: DictConfig) -> None:
         from hydra.utils import get_class
 
-        from runner.tracking import output_folder, parent, progress, readback
+        from runner.tracking import parent, progress, readback
 
         with signals.held():  # the app's modules imported whole: one cut halfway (matplotlib's)
             app = get_class(self.app)()  # stays broken for the rest of the process
         app.start(config)  # the app's checks stop the sweep before its parent opens
-        self._folder = output_folder.hold(Path(config.hydra.sweep.dir))
         opening = parent.prepare(config, app)
         with signals.held():  # a Ctrl-C from here on comes when this object can end the parent
             opened = parent.start(opening)
@@ -142,14 +134,9 @@ class MlflowSweep(Callback):
             try:
                 self.errors_shown = closing.close(self._open, status, list_errors, error)
             finally:
+                self._open.folder.release()  # another sweep may use the folder now
                 self._open = None
                 atexit.unregister(self._close_unfinished)
-                self._release_folder()
-
-    def _release_folder(self) -> None:
-        if self._folder is not None:
-            self._folder.release()
-            self._folder = None
 
 
 def _named(error: BaseException) -> str:

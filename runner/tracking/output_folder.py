@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 # Hydra's flags that print and exit, and run nothing: no folder is claimed for them
 _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info", "-sc"}
 _NO_RUN_PREFIXES = ("--shell-completion", "--info=", "--cfg=")
+LOCK = ".sweep.lock"  # in a sweep's folder: held while its sweep runs
 
 
 def claim(args: list[str], now: datetime) -> tuple[list[str], Path | None]:
@@ -52,6 +53,7 @@ def release(folder: Path | None) -> None:
     and the folders above it that it leaves empty, up to outputs/."""
     if folder is None:
         return
+    (folder / LOCK).unlink(missing_ok=True)  # this command's sweep's, in its own folder: ended
     for empty in (folder, folder.parent, folder.parent.parent):
         try:
             empty.rmdir()
@@ -63,7 +65,7 @@ def hold(folder: Path) -> FileLock:
     """A lock in the sweep's folder, held until released or the process ends (killed too); a
     SystemExit in one line, before anything is logged, when another command's sweep holds it."""
     folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(folder / ".sweep.lock")
+    lock = FileLock(folder / LOCK)
     try:
         lock.acquire(timeout=0)
     except Timeout:

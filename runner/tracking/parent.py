@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
 from omegaconf import DictConfig
 
-from runner.tracking import plan
+from runner.tracking import output_folder, plan
 from runner.tracking.axes import SweepSpec
 from runner.tracking.errors import UsageError
 from runner.tracking.names import SWEEP_DIR_TAG
@@ -34,6 +35,7 @@ class OpenSweep:
     spec: SweepSpec
     started: float  # time.time()
     app: SweepApp
+    folder: FileLock  # its folder, held while it runs (output_folder.hold)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Opening:
     resumed: str | None  # the parent run id of the sweep resumed
     run_name: str
     done: dict[str, str]  # a resumed sweep's FINISHED jobs, by fingerprint
+    folder: FileLock
 
 
 def prepare(config: DictConfig, app: SweepApp) -> Opening:
@@ -73,8 +76,10 @@ def prepare(config: DictConfig, app: SweepApp) -> Opening:
     else:
         run_name = spec.name(time.strftime("%H:%M:%S"))
     sweep_dir = Path(config.hydra.sweep.dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)  # where its close writes its review
-    return Opening(store, shown_uri, experiment, name, key, sweep_dir, spec, app, resumed, run_name, done)
+    folder = output_folder.hold(sweep_dir)  # made: where its close writes its review
+    return Opening(
+        store, shown_uri, experiment, name, key, sweep_dir, spec, app, resumed, run_name, done, folder
+    )
 
 
 def start(opening: Opening) -> OpenSweep:
@@ -91,7 +96,7 @@ def start(opening: Opening) -> OpenSweep:
         )
     plan.Plan(o.store.uri, o.experiment_name, run_id, o.done, axes=[a.key for a in o.spec.axes]).write(o.dir)
     return OpenSweep(
-        o.store, o.shown_uri, o.experiment, run_id, o.run_name, o.dir, o.spec, time.time(), o.app
+        o.store, o.shown_uri, o.experiment, run_id, o.run_name, o.dir, o.spec, time.time(), o.app, o.folder
     )
 
 
