@@ -112,3 +112,15 @@ def test_the_tracking_layer_says_no_word_of_the_perceptron():
         if words.search(line)
     }
     assert said == {}
+
+
+def test_a_sweep_folder_is_held_until_its_sweep_releases_it(tmp_path):
+    """output_folder.hold: a second hold of one folder is refused in one line, and the folder is
+    free again once released."""
+    from runner.tracking import output_folder
+
+    held = output_folder.hold(tmp_path / "sweep")
+    with pytest.raises(SystemExit, match=r"^Cannot start the sweep: hydra.sweep.dir=.* still runs: "):
+        output_folder.hold(tmp_path / "sweep")
+    held.release()
+    output_folder.hold(tmp_path / "sweep").release()
