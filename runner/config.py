@@ -251,10 +251,39 @@ def read(cfg: DictConfig) -> RunnerConfig:
     value resolved and typed, so that the code it is handed reads plain attributes (a DictConfig
     resolves on every access). ConfigError for a key with no value, UnknownKeyError for one the
     schema does not have; OmegaConf's error for an interpolation that does not resolve."""
-    _check_keys(cfg)
-    settings = OmegaConf.to_object(cfg)
+    try:
+        settings = OmegaConf.to_object(cfg)  # raises for a value missing or unresolved
+    except Exception:
+        _check_keys(cfg)  # a key missing, added or removed is the error to report, as before
+        raise
+    if not _has_the_schemas_keys(cfg):  # added with +key=..., removed with ~key
+        _check_keys(cfg)  # the error that names the key (a walk of every key: 4 ms a job)
     assert isinstance(settings, RunnerConfig)
     return settings
+
+
+@functools.cache
+def _schema_nodes() -> tuple[tuple[tuple[str, ...], frozenset[str]], ...]:
+    """Each node of the schema (its path, () for the top) with its keys."""
+
+    def walk(node: type, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+        nodes = [(path, frozenset(f.name for f in fields(node)))]
+        for field_ in fields(node):
+            if is_dataclass(field_.default_factory):
+                nodes += walk(field_.default_factory, (*path, field_.name))
+        return nodes
+
+    return tuple(walk(RunnerConfig, ()))
+
+
+def _has_the_schemas_keys(cfg: DictConfig) -> bool:
+    """Whether each node of the config has the schema's keys, no more and no fewer (a node's
+    parent is checked before it, so that the node is there)."""
+    for path, keys in _schema_nodes():
+        node = functools.reduce(lambda parent, key: parent[key], path, cfg)
+        if not isinstance(node, DictConfig) or set(node.keys()) != keys:
+            return False
+    return True
 
 
 def _check_keys(cfg: DictConfig) -> None:

@@ -314,3 +314,32 @@ def test_every_config_folder_ships_in_the_wheel():
     listed = {p for p in project["tool"]["setuptools"]["packages"] if p.startswith("runner.conf")}
     folders = {p.parent for p in CONF_DIR.rglob("*.yaml")}
     assert listed == {".".join(["runner.conf", *f.relative_to(CONF_DIR).parts]) for f in folders}
+
+
+@pytest.mark.parametrize(
+    "overrides, error",
+    [
+        (["+lrr=1"], "Unknown config key 'lrr': did you mean lr? (--cfg job shows every key)"),
+        (["+gate.foo=1"], "Unknown config key 'gate.foo': the keys are gate.name, gate.n_inputs, "),
+        (["~lr"], "Key 'lr' not in 'RunnerConfig'"),
+        (["~init"], "Key 'init' not in 'RunnerConfig'"),
+        (["lr=???"], "Invalid config: lr='???' is not allowed: no value: lr has no default, give it"),
+        (["+lrr=1", "lr=???"], "Invalid config: lr='???' is not allowed: no value: lr has no default"),
+        (["lr=${oc.env:NOPE}", "+lrr=1"], 'KeyError raised while resolving interpolation: "Environment'),
+    ],
+)
+def test_reading_a_config_names_the_key_that_is_missing_added_or_removed(overrides, error):
+    """config.read checks a job's keys by walking them only when the config is not the schema's
+    shape (4 ms a job); the error is the one the walk, done first, always gave."""
+    from runner.config import read
+
+    with pytest.raises(Exception) as raised:
+        read(compose_config(*overrides))
+    assert str(raised.value).startswith(error), str(raised.value)
+
+
+def test_reading_a_config_of_the_schemas_shape_gives_its_values():
+    from runner.config import read
+
+    settings = read(compose_config("gate=and", "lr=0.5", "init.weights=[0,0]"))
+    assert (settings.gate.name, settings.lr, settings.init.weights) == ("and", 0.5, [0.0, 0.0])
