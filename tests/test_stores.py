@@ -345,6 +345,31 @@ def test_a_sweep_into_the_folder_of_a_sweep_that_still_runs_is_refused(tmp_path,
             assert run.data.params["gate"] in swept.removeprefix("gate=").split(","), (run.data.params, swept)
 
 
+def test_a_run_into_the_folder_of_a_run_that_still_runs_is_refused(tmp_path, new_store):
+    """A run given the folder (`hydra.run.dir`) of another command's run that still runs stops in
+    one line before it trains or logs (it once wrote its trace over the other's); here the other
+    command is this test, holding the folder's lock as a run holds it. Once it is let go, a run
+    there runs."""
+    from filelock import FileLock
+
+    from runner.tracking.output_folder import LOCK
+
+    client = MlflowClient(new_store(tmp_path / "outputs" / "mlflow.db"))
+    (tmp_path / "mine").mkdir()
+    with FileLock(tmp_path / "mine" / LOCK):
+        refused = run_cli("gate=or", "plots=false", "hydra.run.dir=mine", cwd=tmp_path)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.strip() == (
+        "Cannot start the run: hydra.run.dir=mine is the folder of another command's "
+        "run, which still runs: give this one a folder of its own, or leave hydra.run.dir out (each "
+        "command then gets one); nothing was run or logged"
+    )
+    assert client.get_experiment_by_name("perceptron") is None  # nothing logged
+    ran = run_cli("gate=or", "plots=false", "hydra.run.dir=mine", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "mine" / "trace.csv").is_file()
+
+
 def test_a_report_reads_a_store_in_a_read_only_folder(tmp_path, read_only, new_store):
     """Issue 30, item 8: the report only reads, so a store it cannot write is no obstacle; a run
     that would log there says so in one line."""

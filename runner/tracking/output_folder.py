@@ -6,9 +6,10 @@ the same place. The command claims its folder first, with an atomic `mkdir` (`<t
 `<time>_2`, `<time>_3`, …), and hands it to Hydra as a plain override, which every job and every
 launcher's worker then reads as it is, on this machine or another.
 
-A sweep's folder given by the user (`hydra.sweep.dir=...`) is not claimed, but held while its
-sweep runs (`hold`): a second sweep given the same folder at the same time would write its plan
-over the first's, and the first's jobs would log under the second's parent.
+A folder given by the user (`hydra.sweep.dir=...`, `hydra.run.dir=...`) is not claimed, but held
+while its sweep or run runs (`hold`): a second sweep given the same folder at the same time would
+write its plan over the first's, and the first's jobs would log under the second's parent; a
+second run would write its trace over the first's before the first logged it.
 """
 
 from __future__ import annotations
@@ -21,17 +22,24 @@ from filelock import FileLock, Timeout
 # Hydra's flags that print and exit, and run nothing: no folder is claimed for them
 _NO_RUN_FLAGS = {"-h", "--help", "--hydra-help", "--version", "-c", "--cfg", "-i", "--info", "-sc"}
 _NO_RUN_PREFIXES = ("--shell-completion", "--info=", "--cfg=")
-LOCK = ".sweep.lock"  # in a sweep's folder: held while its sweep runs
+LOCK = ".runner.lock"  # in a sweep's or a run's folder: held while it runs
+
+
+_held: list[FileLock] = []  # a run's own folder, held until the process ends
 
 
 def claim(args: list[str], now: datetime) -> tuple[list[str], Path | None]:
     """`args` with the folder override added, and the folder claimed; `args` as they are, and None,
-    where the command sets its own folder or runs nothing."""
+    where the command sets its own folder (a run's then held, a sweep's held as it starts) or
+    runs nothing."""
     multirun = "-m" in args or "--multirun" in args
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    if any(a in _NO_RUN_FLAGS or a.startswith(_NO_RUN_PREFIXES) for a in args) or any(
-        a.lstrip("+").startswith(f"{key}=") for a in args
-    ):
+    if any(a in _NO_RUN_FLAGS or a.startswith(_NO_RUN_PREFIXES) for a in args):
+        return args, None
+    given = [a.split("=", 1)[1] for a in args if a.lstrip("+").startswith(f"{key}=")]
+    if given:
+        if not multirun:
+            _held.append(hold(Path(given[-1]), key, "run"))
         return args, None
     day = Path("outputs", "multirun" if multirun else "runs", now.strftime("%Y-%m-%d"))
     stem = now.strftime("%H-%M-%S")
@@ -53,7 +61,7 @@ def release(folder: Path | None) -> None:
     and the folders above it that it leaves empty, up to outputs/."""
     if folder is None:
         return
-    (folder / LOCK).unlink(missing_ok=True)  # this command's sweep's, in its own folder: ended
+    (folder / LOCK).unlink(missing_ok=True)  # this command's, in its own folder: it has ended
     for empty in (folder, folder.parent, folder.parent.parent):
         try:
             empty.rmdir()
@@ -61,17 +69,18 @@ def release(folder: Path | None) -> None:
             return
 
 
-def hold(folder: Path) -> FileLock:
-    """A lock in the sweep's folder, held until released or the process ends (killed too); a
-    SystemExit in one line, before anything is logged, when another command's sweep holds it."""
+def hold(folder: Path, key: str = "hydra.sweep.dir", what: str = "sweep") -> FileLock:
+    """A lock in the folder of a sweep (or a run: `key`, `what`), held until released or the
+    process ends (killed too); a SystemExit in one line, before anything is logged, when another
+    command holds it."""
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(folder / LOCK)
     try:
         lock.acquire(timeout=0)
     except Timeout:
         raise SystemExit(
-            f"Cannot start the sweep: hydra.sweep.dir={folder} is the folder of another command's "
-            "sweep, which still runs: give this one a folder of its own, or leave hydra.sweep.dir "
-            "out (each command then gets one); nothing was run or logged"
+            f"Cannot start the {what}: {key}={folder} is the folder of another command's {what}, "
+            f"which still runs: give this one a folder of its own, or leave {key} out (each "
+            "command then gets one); nothing was run or logged"
         ) from None
     return lock
