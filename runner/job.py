@@ -64,11 +64,12 @@ def job(cfg: DictConfig) -> float:
     if kept is not None:  # a resumed sweep: this job's FINISHED run stays as it is
         place.progress_of_kept(f"{_name(settings, place)}: done before, its run {kept} kept", kept)
         return 0.0  # what a grid sweeper ignores; a search cannot resume
-    helping = helper.INLINE if place.in_sweep else helper.start()  # a single run's other core
-    try:
-        return _train_and_record(settings, place, gate_source, fingerprint, helping)
-    finally:
-        helping.close()
+    with run.own_folder(place.output_dir, place.in_sweep):
+        helping = helper.INLINE if place.in_sweep else helper.start()  # a single run's other core
+        try:
+            return _train_and_record(settings, place, gate_source, fingerprint, helping)
+        finally:
+            helping.close()
 
 
 def _name(cfg: RunnerConfig | DictConfig, place: SweepJob) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from runner.config import CONF_DIR, ConfigError, RunnerConfig, validate
 from runner.console import number
 from runner.helper import INLINE, Helper
 from runner.perceptron.separability import Separability, analyse
-from runner.tracking import sqlite_store
+from runner.tracking import output_folder, sqlite_store
 from runner.tracking.names import NOT_PARAMS
 
 
@@ -97,6 +98,14 @@ def refuse_single(cfg: RunnerConfig, base_dir: Path, logged: bool = True) -> Non
         raise ConfigError("resume", cfg.resume, "null: resume continues a sweep, so it goes with -m")
     if logged:
         sqlite_store.refuse_unwritable(sqlite_store.absolute(cfg.mlflow.tracking_uri, base_dir))
+
+
+def own_folder(output_dir: Path, in_sweep: bool) -> AbstractContextManager[None]:
+    """A single run's folder held while it runs, for one given to two commands at once
+    (`hydra.run.dir=...`); a sweep's is held by the sweep."""
+    if in_sweep:
+        return nullcontext()
+    return output_folder.held(output_dir, "hydra.run.dir", "run")
 
 
 def gate_source(hydra: DictConfig) -> Path:

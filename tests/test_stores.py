@@ -329,9 +329,9 @@ def test_a_sweep_into_the_folder_of_a_sweep_that_still_runs_is_refused(tmp_path,
     assert first.returncode == 0, err[-2000:]
     assert still_running, "the first sweep ended before the second started: no overlap was tested"
     assert second.returncode == 1 and second.stderr.strip() == (
-        "Cannot start the sweep: hydra.sweep.dir=shared is the folder of another command's sweep, "
-        "which still runs: give this one a folder of its own, or leave hydra.sweep.dir out (each "
-        "command then gets one); nothing was run or logged"
+        "Cannot start the sweep: hydra.sweep.dir=shared is the folder of another command, which "
+        "still runs: give this one a folder of its own, or leave hydra.sweep.dir out (each command "
+        "then gets one); nothing was run or logged"
     )
     third = run_cli("-m", "gate=nand", "lr=0.5,1", *folder, "plots=false", cwd=tmp_path)
     assert third.returncode == 0, third.stderr[-2000:]
@@ -360,8 +360,8 @@ def test_a_run_into_the_folder_of_a_run_that_still_runs_is_refused(tmp_path, new
         refused = run_cli("gate=or", "plots=false", "hydra.run.dir=mine", cwd=tmp_path)
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.strip() == (
-        "Cannot start the run: hydra.run.dir=mine is the folder of another command's "
-        "run, which still runs: give this one a folder of its own, or leave hydra.run.dir out (each "
+        f"Cannot start the run: hydra.run.dir={tmp_path / 'mine'} is the folder of another command, "
+        "which still runs: give this one a folder of its own, or leave hydra.run.dir out (each "
         "command then gets one); nothing was run or logged"
     )
     assert client.get_experiment_by_name("perceptron") is None  # nothing logged

@@ -14,6 +14,8 @@ second run would write its trace over the first's before the first logged it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -25,21 +27,14 @@ _NO_RUN_PREFIXES = ("--shell-completion", "--info=", "--cfg=")
 LOCK = ".runner.lock"  # in a sweep's or a run's folder: held while it runs
 
 
-_held: list[FileLock] = []  # a run's own folder, held until the process ends
-
-
 def claim(args: list[str], now: datetime) -> tuple[list[str], Path | None]:
     """`args` with the folder override added, and the folder claimed; `args` as they are, and None,
-    where the command sets its own folder (a run's then held, a sweep's held as it starts) or
-    runs nothing."""
+    where the command sets its own folder (held as its run or sweep starts) or runs nothing."""
     multirun = "-m" in args or "--multirun" in args
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-    if any(a in _NO_RUN_FLAGS or a.startswith(_NO_RUN_PREFIXES) for a in args):
-        return args, None
-    given = [a.split("=", 1)[1] for a in args if a.lstrip("+").startswith(f"{key}=")]
-    if given:
-        if not multirun:
-            _held.append(hold(Path(given[-1]), key, "run"))
+    if any(a in _NO_RUN_FLAGS or a.startswith(_NO_RUN_PREFIXES) for a in args) or any(
+        a.lstrip("+").startswith(f"{key}=") for a in args
+    ):
         return args, None
     day = Path("outputs", "multirun" if multirun else "runs", now.strftime("%Y-%m-%d"))
     stem = now.strftime("%H-%M-%S")
@@ -79,8 +74,18 @@ def hold(folder: Path, key: str = "hydra.sweep.dir", what: str = "sweep") -> Fil
         lock.acquire(timeout=0)
     except Timeout:
         raise SystemExit(
-            f"Cannot start the {what}: {key}={folder} is the folder of another command's {what}, "
-            f"which still runs: give this one a folder of its own, or leave {key} out (each "
-            "command then gets one); nothing was run or logged"
+            f"Cannot start the {what}: {key}={folder} is the folder of another command, which still "
+            f"runs: give this one a folder of its own, or leave {key} out (each command then gets "
+            "one); nothing was run or logged"
         ) from None
     return lock
+
+
+@contextmanager
+def held(folder: Path, key: str, what: str) -> Iterator[None]:
+    """`hold` for the time of a block."""
+    lock = hold(folder, key, what)
+    try:
+        yield
+    finally:
+        lock.release()
