@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.image import imread
+from PIL import Image
 
 from runner import perceptron, plots
 from runner.axes import Layout
@@ -22,6 +23,25 @@ def test_decision_lines_and_errors_of_a_real_run(tmp_path):
     for name in ("lines.png", "errors.png"):
         height, width, _ = imread(tmp_path / name).shape
         assert 250 < height < 600 and 400 < width < 800
+
+
+def test_a_saved_picture_is_the_drawn_one_in_its_frames_colours(tmp_path):
+    """A frame's PNGs are saved with a palette (runner/plots.py's _Frame): a later run's
+    picture, in the colours of the first, differs from what was drawn by a faint shade at most."""
+    inputs, targets = gates.inputs(2, "bipolar"), gates.targets("or", 2, "bipolar")
+    for k, (weights, lr) in enumerate((([0.3, -0.2], 1.0), ([-0.4, 0.45], 0.05))):
+        result = perceptron.train(inputs, targets, np.array(weights), 0.1, perceptron.Setup(lr, 100))
+        lines = (np.array(weights), 0.1), result.epoch_weights, result.epoch_bias
+        plots.decision_lines(inputs, targets, *lines, 0.0, tmp_path / f"lines{k}.png")
+    frame, _ = plots._decision_frame(
+        tuple(map(tuple, inputs.tolist())), tuple((targets > 0).tolist()), -1.6, 1.6, False
+    )
+    drawn = np.asarray(frame.image(), dtype=int)  # the last picture, as drawn
+    with Image.open(tmp_path / "lines1.png") as saved:
+        assert saved.mode == "P"
+        off = np.abs(np.asarray(saved.convert("RGB"), dtype=int) - drawn).max(axis=2)
+    assert (off > 0).any()  # in the first picture's colours, not its own
+    assert (off > 24).mean() < 1e-3 and off.max() < 100
 
 
 def test_a_vertical_line_and_a_long_run(tmp_path):
