@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from runner import pivots
 from runner.axes import Layout
 from runner.console import number
 from runner.perceptron import Setup, TrainResult, mistakes_of
@@ -306,8 +307,7 @@ def heatmap(
     down = -(-len(panels) // across)
     fig = Figure(figsize=(across * (1.2 + 1.3 * cols) + 1.2, down * (1.0 + 0.6 * rows) + 0.8), dpi=DPI)
     coloured = [p[1].where(p[3] == 1) for p in panels]
-    values = pd.concat([c.stack() for c in coloured]).dropna()
-    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    low, high = pivots.colour_scale(pd.concat([c.stack() for c in coloured]).dropna())
     axes = fig.subplots(down, across, squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
@@ -318,7 +318,7 @@ def heatmap(
             cmap="viridis_r",
             aspect="auto",
             vmin=low,
-            vmax=max(high, low + 1e-9),
+            vmax=high,
         )
         ax.set_xticks(range(mean.shape[1]), [number(c) for c in mean.columns])
         ax.set_yticks(range(mean.shape[0]), [number(r) for r in mean.index])

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib.image import imread
 from PIL import Image
 
-from runner import perceptron, plots
+from runner import perceptron, pivots, plots
 from runner.axes import Layout
 from runner.perceptron import gates
 
@@ -80,3 +80,18 @@ def test_heatmap_panels_share_one_scale(tmp_path):
     plots.heatmap(panels, Layout("gate", None, ("rule",), False), "epochs", tmp_path / "heat.png")
     height, width, _ = imread(tmp_path / "heat.png").shape
     assert width > height
+
+
+def test_a_heatmap_whose_cells_are_all_as_fast_has_a_readable_scale(tmp_path):
+    """Every run converged after 3 epochs: the colour bar spans 2.5 to 3.5, with no offset."""
+    assert pivots.colour_scale(pd.Series([3.0, 3.0, 3.0])) == (2.5, 3.5)
+    assert pivots.colour_scale(pd.Series([2.0, 3.5])) == (2.0, 3.5)
+    assert pivots.colour_scale(pd.Series([], dtype=float)) == (0.0, 1.0)
+    mean = pd.DataFrame({0.5: [3.0, 3.0], 1.0: [3.0, 3.0]}, index=["and", "or"])
+    plots.heatmap(
+        [("", mean, mean.astype(str), mean * 0 + 1)],
+        Layout("gate", "lr", (), True),
+        "epochs",
+        tmp_path / "h.png",
+    )
+    assert imread(tmp_path / "h.png").shape[2] == 4

@@ -89,11 +89,7 @@ def _pivot_tables(mean: pd.DataFrame, share: pd.DataFrame, labels: pd.DataFrame,
     scale for all panels, light for few epochs), the fastest such cell outlined."""
     whole = mean.where(share == 1)
     values = whole.stack().dropna()
-    norm = (
-        Normalize(float(values.min()), max(float(values.max()), float(values.min()) + 1e-9))
-        if len(values)
-        else None
-    )
+    norm = Normalize(*pivots.colour_scale(values)) if len(values) else None
     fastest = values.min() if len(values) else None
     colours = colormaps["viridis_r"]
     shares, names = dict(pivots.by_panel(share, layout)), dict(pivots.by_panel(labels, layout))
