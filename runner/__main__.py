@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from runner import versions
 from runner.tracking import signals
 
 if __name__ == "__main__":
     signals.install()  # first: a Ctrl-C while the libraries load says "Interrupted" too
+
+from runner import versions  # after: it reads the install's metadata (50 ms)
 
 try:
     import hydra

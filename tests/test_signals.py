@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -161,3 +162,29 @@ def test_an_interrupt_turned_into_another_error_before_the_command_asks_is_one_l
     monkeypatch.setattr(signals, "_received", [])  # with no signal received, an error is an error
     sys.excepthook(RuntimeError, wrapped, wrapped.__traceback__)
     assert "Traceback" in capsys.readouterr().err
+
+
+PROBE = """
+import runpy, signal, sys
+
+class Probe:  # says whose Ctrl-C handler is in place as runner.versions begins to load
+    def find_spec(self, name, path=None, target=None):
+        if name == "runner.versions":
+            mine = signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            print("the command's" if mine else "Python's", flush=True)
+
+sys.meta_path.insert(0, Probe())
+sys.argv = ["runner", "--help"]
+runpy.run_module("runner", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_the_handlers_are_the_commands_before_it_reads_the_installs_metadata(tmp_path):
+    """runner.versions reads the install's metadata (importlib.metadata: 50 ms at start-up); a
+    Ctrl-C in that window printed Python's 20-line traceback (1 of 60 interrupts in the first
+    1.2 s of a sweep), so the command's handlers come first."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "the command's"
