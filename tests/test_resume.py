@@ -12,7 +12,8 @@ from mlflow import MlflowClient
 
 from runner import api, config, report, run
 from runner.config import RunnerConfig
-from runner.tracking.names import NOT_PARAMS
+from runner.tracking import plan
+from runner.tracking.names import NOT_PARAMS, SWEEP_DIR_TAG
 
 DEFAULT_FINGERPRINT = (
     "ccbd0fe39497fff4"  # `python -m runner`'s job: pinned, so that a change of what it covers shows
@@ -119,3 +120,19 @@ def test_the_fingerprint_is_of_what_a_job_trains():
 def test_every_key_of_the_config_either_trains_or_only_shows():
     placed = {*run.TRAINS, *run.SHOWN_ONLY, *NOT_PARAMS}
     assert set(RunnerConfig.__dataclass_fields__) - placed == set()
+
+
+def test_a_job_apart_from_the_folder_finds_the_parent_that_runs_there(tmp_path, store):
+    """A job on a node that does not see the sweep's folder finds its parent by the folder's tag
+    (plan.look_up). A folder named by hand serves one sweep after another, and a resumed sweep's
+    parent started before the sweeps that used its folder since: the one that runs is the one."""
+    client = MlflowClient(store)
+    experiment = client.create_experiment("perceptron")
+    key = str(tmp_path / "shared")
+    resumed = client.create_run(experiment, tags={SWEEP_DIR_TAG: key}).info.run_id  # reopened: RUNNING
+    later = client.create_run(experiment, tags={SWEEP_DIR_TAG: key}).info.run_id
+    client.set_terminated(later, "FINISHED")
+    found = plan.look_up(store, "perceptron", key)
+    assert found is not None and found.run_id == resumed and not found.shared_folder
+    client.set_terminated(resumed, "FINISHED")
+    assert plan.look_up(store, "perceptron", key) is None

@@ -114,7 +114,9 @@ def sweep_key(cwd: str, sweep_dir: str) -> str:
 
 def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     """The plan of the sweep whose folder is `key`, from its parent run in the store; None when
-    the store has no such sweep."""
+    the store has no such sweep. The parent that runs: a folder a user names serves one sweep at
+    a time, one after another (output_folder.hold), and a resumed parent started before those
+    that used its folder since."""
     from runner.tracking.store import open_store
 
     if "'" in key:  # not in a search filter: MLflow's filter strings cannot quote it
@@ -122,7 +124,7 @@ def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     store = open_store(tracking_uri)
     parents = store.client.search_runs(
         [store.experiment_id(experiment_name)],
-        f"tags.`{SWEEP_DIR_TAG}` = '{key}'",
+        f"tags.`{SWEEP_DIR_TAG}` = '{key}' and attributes.status = '{RUNNING}'",
         max_results=1,
         order_by=["attributes.start_time DESC"],
     )
