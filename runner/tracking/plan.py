@@ -5,8 +5,8 @@ resumed sweep, which jobs finished before and are kept. The sweep's process writ
 JSON file in the sweep's folder (`write`), where a job that sees the folder finds it (`read`).
 
 A job on a machine that does not see the folder (a Ray node, a cluster node with its own disks)
-finds the same plan in the store instead (`look_up`): the parent run is tagged with the sweep's
-folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
+finds the same plan in the store instead (`look_up`): the parent run that runs, tagged with the
+sweep's folder (`sweep_key`), a path every job is handed in its config (hydra.sweep.dir, from the
 command's folder), and the jobs done before are its FINISHED children, asked for job by job.
 Such a plan says so (`shared_folder` False), and the job then sends its progress line through
 the store too (progress.py). `resumed` finds the sweep that `resume=` names, and `reopen`
