@@ -37,13 +37,14 @@ class _Frame:
     """A figure drawn in full once, without its moving parts; each picture then copies that
     picture back and draws only the moving parts over it (matplotlib's blitting). Drawing the
     axes, ticks and text is most of a small picture's cost, and a sweep's runs share them.
-    A PNG is saved in the frame's own 256 colours: a plot has some 300, most of them shades of
-    anti-aliasing, and Pillow compresses a palette's picture without filtering it row by row
-    (1 ms against 4, for a third of the bytes; no pixel moves by more than a faint shade)."""
+    A PNG is saved in 256 colours, those of the frame's first picture in this process: a plot has
+    some 300, most of them shades of anti-aliasing, and Pillow compresses a palette's picture
+    without filtering it row by row (1 ms against 4, for a third of the bytes). A few pixels take
+    a nearby colour (where a faint line crosses a marker: docs/benchmarks.md says how many)."""
 
     def __init__(self, fig: Figure, moving: Sequence[Artist]) -> None:
         self.fig, self.moving = fig, moving
-        self.palette: Image.Image | None = None  # the colours of its first picture
+        self.palette: Image.Image | None = None  # a pixel in the colours of its first picture
         canvas = FigureCanvasAgg(fig)
         for artist in moving:
             artist.set_visible(False)
@@ -64,7 +65,8 @@ class _Frame:
     def save(self, path: Path) -> None:
         picture = self.image()
         if self.palette is None:
-            self.palette = picture.quantize(colors=256)
+            self.palette = Image.new("P", (1, 1))
+            self.palette.putpalette(picture.quantize(colors=256).getpalette())
         picture.quantize(palette=self.palette, dither=Image.Dither.NONE).save(path, **PNG)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 
 import pytest
 from conftest import run_in_process
@@ -13,7 +15,8 @@ from mlflow import MlflowClient
 from runner import api, config, report, run
 from runner.config import RunnerConfig
 from runner.tracking import plan
-from runner.tracking.names import NOT_PARAMS, SWEEP_DIR_TAG
+from runner.tracking.names import HOST_TAG, NOT_PARAMS, PID_TAG, SWEEP_DIR_TAG
+from runner.tracking.store import open_store
 
 DEFAULT_FINGERPRINT = (
     "ccbd0fe39497fff4"  # `python -m runner`'s job: pinned, so that a change of what it covers shows
@@ -122,17 +125,22 @@ def test_every_key_of_the_config_either_trains_or_only_shows():
     assert set(RunnerConfig.__dataclass_fields__) - placed == set()
 
 
-def test_a_job_apart_from_the_folder_finds_the_parent_that_runs_there(tmp_path, store):
+def test_a_job_apart_from_the_folder_finds_the_parent_that_runs_there(tmp_path, store, monkeypatch):
     """A job on a node that does not see the sweep's folder finds its parent by the folder's tag
     (plan.look_up). A folder named by hand serves one sweep after another, and a resumed sweep's
-    parent started before the sweeps that used its folder since: the one that runs is the one."""
+    parent started before the sweeps that used its folder since: the one that runs is the one;
+    when none runs (a job a cluster ran after its sweep was stopped), the latest started."""
     client = MlflowClient(store)
     experiment = client.create_experiment("perceptron")
     key = str(tmp_path / "shared")
-    resumed = client.create_run(experiment, tags={SWEEP_DIR_TAG: key}).info.run_id  # reopened: RUNNING
+    first = client.create_run(experiment, tags={SWEEP_DIR_TAG: key, HOST_TAG: "elsewhere"}).info.run_id
+    client.set_terminated(first, "KILLED")
     later = client.create_run(experiment, tags={SWEEP_DIR_TAG: key}).info.run_id
     client.set_terminated(later, "FINISHED")
+    assert plan.look_up(store, "perceptron", key).run_id == later
+    monkeypatch.setattr(plan, "CLAIM_WAIT", 0.0)
+    plan.reopen(open_store(store), first, key)  # `first` resumed here, into the same folder
     found = plan.look_up(store, "perceptron", key)
-    assert found is not None and found.run_id == resumed and not found.shared_folder
-    client.set_terminated(resumed, "FINISHED")
-    assert plan.look_up(store, "perceptron", key) is None
+    assert found is not None and found.run_id == first and not found.shared_folder
+    owner = client.get_run(first).data.tags  # owned by this process on this host, not the other's
+    assert (owner[HOST_TAG], owner[PID_TAG]) == (socket.gethostname(), str(os.getpid()))

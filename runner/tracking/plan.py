@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
-from runner.tracking import shared_tags
+from runner.tracking import shared_tags, stale_runs
 from runner.tracking.errors import UsageError
 from runner.tracking.names import (
     CLAIM_TAG,
@@ -114,9 +114,10 @@ def sweep_key(cwd: str, sweep_dir: str) -> str:
 
 def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     """The plan of the sweep whose folder is `key`, from its parent run in the store; None when
-    the store has no such sweep. The parent that runs: a folder a user names serves one sweep at
-    a time, one after another (output_folder.hold), and a resumed parent started before those
-    that used its folder since."""
+    the store has no such sweep. The parent that runs, if one does: a folder a user names serves
+    sweeps one after another (output_folder.hold), and a resumed parent started before those that
+    used its folder since. Else the latest started: a job a cluster still ran after its sweep's
+    process was stopped joins its KILLED parent, whose resume keeps it."""
     from runner.tracking.store import open_store
 
     if "'" in key:  # not in a search filter: MLflow's filter strings cannot quote it
@@ -124,16 +125,16 @@ def look_up(tracking_uri: str, experiment_name: str, key: str) -> Plan | None:
     store = open_store(tracking_uri)
     parents = store.client.search_runs(
         [store.experiment_id(experiment_name)],
-        f"tags.`{SWEEP_DIR_TAG}` = '{key}' and attributes.status = '{RUNNING}'",
-        max_results=1,
+        f"tags.`{SWEEP_DIR_TAG}` = '{key}'",
         order_by=["attributes.start_time DESC"],
     )
     if not parents:
         return None
     from runner.tracking import readback
 
-    axes = [a.key for a in readback.sweep_of(parents[0]).axes]
-    return Plan(store.uri, experiment_name, parents[0].info.run_id, shared_folder=False, axes=axes)
+    parent = next((p for p in parents if p.info.status == RUNNING), parents[0])
+    axes = [a.key for a in readback.sweep_of(parent).axes]
+    return Plan(store.uri, experiment_name, parent.info.run_id, shared_folder=False, axes=axes)
 
 
 def read(sweep_dir: Path) -> Plan | None:
@@ -218,5 +219,6 @@ def reopen(store: Store, run_id: str, key: str) -> None:
     store.client.update_run(run_id, status=RUNNING)
     if ERROR_TAG in store.client.get_run(run_id).data.tags:  # the stop before is no longer its story
         store.client.delete_tag(run_id, ERROR_TAG)
-    store.client.set_tag(run_id, PID_TAG, str(os.getpid()))
+    for tag, value in stale_runs.owner_tags().items():  # this host too: the sweep may have run on another
+        store.client.set_tag(run_id, tag, value)
     store.client.set_tag(run_id, SWEEP_DIR_TAG, key)
