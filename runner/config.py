@@ -264,16 +264,14 @@ def read(cfg: DictConfig) -> RunnerConfig:
 
 @functools.cache
 def _schema_nodes() -> tuple[tuple[tuple[str, ...], frozenset[str]], ...]:
-    """Each node of the schema (its path, () for the top) with its keys."""
-
-    def walk(node: type, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], frozenset[str]]]:
-        nodes = [(path, frozenset(f.name for f in fields(node)))]
-        for field_ in fields(node):
-            if is_dataclass(field_.default_factory):
-                nodes += walk(field_.default_factory, (*path, field_.name))
-        return nodes
-
-    return tuple(walk(RunnerConfig, ()))
+    """Each node of the schema (its path, () for the top) with its keys, a node before those in
+    it: read off `known_keys`, the schema's one walk."""
+    nodes: dict[tuple[str, ...], set[str]] = {}
+    for key in known_keys():
+        parts = tuple(key.split("."))
+        for depth in range(len(parts)):
+            nodes.setdefault(parts[:depth], set()).add(parts[depth])
+    return tuple((path, frozenset(keys)) for path, keys in nodes.items())
 
 
 def _has_the_schemas_keys(cfg: DictConfig) -> bool:
