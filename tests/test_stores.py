@@ -445,35 +445,29 @@ def test_resumes_started_together_reopen_the_sweep_once(tmp_path):
     assert len(fingerprints) == len(set(fingerprints)) == 24  # every job once, none twice
 
 
-def _together(work, uri: str, run_id: str, barrier, outcomes) -> None:
-    """`work(store, run_id)` in a process of its own, released with the others by `barrier`."""
+def _reopen(uri: str, run_id: str, barrier, outcomes) -> None:
+    """`plan.reopen` of `run_id` in a process of its own, released with the others by `barrier`."""
+    from runner.tracking import plan
     from runner.tracking.store import open_store
 
     store = open_store(uri)
     store.client.get_run(run_id)  # connected before the race, so the writes are made together
     barrier.wait()
     try:
-        outcomes.put(work(store, run_id))
+        plan.reopen(store, run_id, "key")
+        outcomes.put("reopened")
     except SystemExit as stop:
         outcomes.put(str(stop).split(" (")[0])
     except Exception as err:  # noqa: BLE001 - the outcome to report across the process boundary
         outcomes.put(f"{type(err).__name__}: {err}"[:200])
 
 
-def _reopen(store, run_id: str) -> str:
-    from runner.tracking import plan
-
-    plan.reopen(store, run_id, "key")
-    return "reopened"
-
-
-def four_at_once(work, uri: str, run_id: str) -> list[str]:
+def reopened_by_four_at_once(uri: str, run_id: str) -> list[str]:
     import multiprocessing
 
     spawn = multiprocessing.get_context("spawn")
     barrier, outcomes = spawn.Barrier(4), spawn.Queue()
-    args = (work, uri, run_id, barrier, outcomes)
-    processes = [spawn.Process(target=_together, args=args) for _ in range(4)]
+    processes = [spawn.Process(target=_reopen, args=(uri, run_id, barrier, outcomes)) for _ in range(4)]
     for process in processes:
         process.start()
     ended = sorted(outcomes.get(timeout=120) for _ in processes)
@@ -493,6 +487,6 @@ def test_claims_written_at_one_instant_reopen_a_parent_once(tmp_path, new_store)
         store = open_store(uri)
         parent = store.create_run(store.experiment_id("sweeps"), "parent").run_id
         store.end_run(parent, "KILLED")
-        ended = four_at_once(_reopen, uri, parent)
+        ended = reopened_by_four_at_once(uri, parent)
         assert ended == ["reopened"] + ["resume: another command resumed the sweep"] * 3, ended
         assert store.client.get_run(parent).info.status == "RUNNING"
